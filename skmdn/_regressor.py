@@ -1,0 +1,576 @@
+"""MDNRegressor: a Mixture Density Network as a scikit-learn regressor."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
+
+from skmdn import _mixture, _network
+from skmdn._distribution import GaussianMixtureDistribution
+
+# Loss reported to L-BFGS in place of a non-finite value, so that its line
+# search backs off instead of stepping into a region where the network
+# overflows. The loss is a mean NLL in standardised units, normally O(1).
+_NONFINITE_LOSS = 1e12
+
+
+def _weighted_mean_and_scale(Z, w):
+    """Column means and standard deviations under weights ``w``.
+
+    Constant columns get scale 1, so that standardising never divides by zero.
+    """
+    total = w.sum()
+    mean = (w @ Z) / total
+    with np.errstate(over="ignore", invalid="ignore"):
+        var = (w @ (Z - mean) ** 2) / total
+    scale = np.sqrt(var)
+    tiny = 10.0 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)
+    scale[scale <= tiny] = 1.0
+    return mean, scale
+
+
+def _check_hidden_layer_sizes(hidden_layer_sizes):
+    """Return ``hidden_layer_sizes`` as a list of positive ints."""
+    if isinstance(hidden_layer_sizes, Integral):
+        sizes = [hidden_layer_sizes]
+    else:
+        sizes = list(hidden_layer_sizes)
+    for size in sizes:
+        if not isinstance(size, Integral) or isinstance(size, bool) or size < 1:
+            raise ValueError(
+                "hidden_layer_sizes must hold positive integers (use () for no "
+                f"hidden layer); got {hidden_layer_sizes!r}."
+            )
+    return [int(size) for size in sizes]
+
+
+class MDNRegressor(RegressorMixin, BaseEstimator):
+    """Mixture Density Network regressor.
+
+    A multilayer perceptron whose outputs parameterise a mixture of
+    ``n_components`` Gaussians over the target, so that each prediction is a
+    whole conditional distribution ``p(y | x)`` (Bishop, 1994). It can
+    represent multimodal, skewed and heteroscedastic targets with one or more
+    outputs. The network is trained by maximum likelihood with L-BFGS on the
+    analytic gradient.
+
+    :meth:`predict` returns the conditional mean, :meth:`predict_dist` the
+    whole mixture, and :meth:`score` the mean log-likelihood per sample (not
+    R²), so that model selection tools such as
+    :class:`~sklearn.model_selection.GridSearchCV` compare predictive
+    distributions by default. Pass ``scoring="r2"`` to select by the mean.
+
+    Parameters
+    ----------
+    n_components : int, default=3
+        Number of Gaussian components K in each predicted mixture.
+
+    hidden_layer_sizes : int or array-like of int, default=(50,)
+        Units in each hidden layer; ``()`` for a network with no hidden
+        layer, in which the mixture parameters are linear in ``X``.
+
+    activation : {"tanh", "relu", "logistic", "identity"}, default="tanh"
+        Activation of the hidden layers.
+
+    covariance_type : {"diag", "spherical"}, default="diag"
+        Shape of each component covariance, named as in
+        :class:`sklearn.mixture.GaussianMixture`. "diag" gives each component
+        one standard deviation per output. "spherical" gives it one standard
+        deviation shared by all outputs, and then y is standardised by one
+        common scale so that components stay spherical in the original units.
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty ``0.5 * alpha * ||W||² / sum(sample_weight)``
+        on the network weights (not the biases), scaled as in
+        :class:`sklearn.neural_network.MLPRegressor`.
+
+    min_scale : float, default=1e-3
+        Floor on every component standard deviation, in units of the training
+        standard deviation of y (of each output for "diag", of the common
+        scale for "spherical"). Without a floor the likelihood is unbounded:
+        a component can collapse onto a repeated target value.
+
+    max_iter : int, default=500
+        Maximum number of L-BFGS iterations per initialisation (scipy's
+        ``maxiter``).
+
+    tol : float, default=1e-6
+        Tolerance of L-BFGS, used as scipy's ``ftol`` (relative decrease of
+        the loss) and ``gtol`` (largest gradient entry).
+
+    n_init : int, default=1
+        Number of initialisations. Each is trained in turn and the one with
+        the lowest final training loss is kept.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation. An int gives the same model, bit for
+        bit, on the same data and machine.
+
+    warm_start : bool, default=False
+        If True and the model is already fitted, continue training from the
+        current parameters (and the standardisation of the first fit) instead
+        of initialising anew; ``n_init`` is then ignored.
+
+    verbose : int, default=0
+        If positive, print the loss after each iteration.
+
+    Attributes
+    ----------
+    coefs_ : list of ndarray
+        Weight matrices, the i-th of shape (units in layer i, units in layer
+        i + 1). The network acts on standardised inputs and produces
+        standardised targets; see :meth:`predict_dist` for original units.
+
+    intercepts_ : list of ndarray
+        Bias vectors, the i-th of shape (units in layer i + 1,).
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    n_outputs_ : int
+        Number of target dimensions D.
+
+    n_iter_ : int
+        Number of L-BFGS iterations of the kept initialisation.
+
+    loss_ : float
+        Final training loss: the weighted mean negative log-likelihood in
+        standardised units plus the L2 penalty.
+
+    loss_curve_ : list of float
+        Training loss after each iteration of the kept initialisation.
+
+    See Also
+    --------
+    GaussianMixtureDistribution : The predictive distribution object.
+    sklearn.neural_network.MLPRegressor : The same network for a point
+        prediction with squared loss.
+
+    References
+    ----------
+    C. M. Bishop, "Mixture Density Networks", Technical Report NCRG/94/004,
+    Aston University, 1994.
+
+    Examples
+    --------
+    >>> from skmdn import MDNRegressor
+    >>> from skmdn.datasets import make_inverse_sine
+    >>> X, y = make_inverse_sine(n_samples=500, random_state=0)
+    >>> model = MDNRegressor(n_components=3, random_state=0).fit(X, y)
+    >>> dist = model.predict_dist([[0.5]])
+    >>> dist.weights.shape
+    (1, 3)
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_network.ACTIVATIONS))],
+        "covariance_type": [StrOptions(set(_mixture.COVARIANCE_TYPES))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "min_scale": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=3,
+        *,
+        hidden_layer_sizes=(50,),
+        activation="tanh",
+        covariance_type="diag",
+        alpha=1e-4,
+        min_scale=1e-3,
+        max_iter=500,
+        tol=1e-6,
+        n_init=1,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.covariance_type = covariance_type
+        self.alpha = alpha
+        self.min_scale = min_scale
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_init = n_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # score is a log-likelihood, not R², so the common checks' R² bounds
+        # do not apply.
+        tags.regressor_tags.poor_score = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network by maximum likelihood.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Training targets. Predictions take the same shape: a model fitted
+            on 1-D y predicts 1-D arrays.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights with a positive sum; None weighs every
+            row 1. A weight of 2 is equivalent to repeating the row.
+
+        Returns
+        -------
+        self : MDNRegressor
+            The fitted estimator.
+        """
+        hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        continuing = self.warm_start and hasattr(self, "coefs_")
+        X, y = validate_data(
+            self, X, y, reset=not continuing, multi_output=True, y_numeric=True,
+            dtype=np.float64,
+        )  # fmt: skip
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if not sample_weight.sum() > 0:
+            raise ValueError(
+                "sample_weight must have a positive sum; got all weights zero."
+            )
+        target_1d = y.ndim == 1
+        Y = y.reshape(-1, 1) if target_1d else y
+        n_outputs = Y.shape[1]
+
+        if continuing:
+            if n_outputs != self.n_outputs_:
+                raise ValueError(
+                    f"warm_start=True needs y with {self.n_outputs_} outputs, as in "
+                    f"the previous fit; got {n_outputs}. Set warm_start=False to "
+                    "fit anew."
+                )
+            expected = self._layer_units(self.n_features_in_, hidden, n_outputs)
+            if [W.shape[0] for W in self.coefs_] + [
+                self.coefs_[-1].shape[1]
+            ] != expected:
+                raise ValueError(
+                    "warm_start=True needs the network shape of the previous fit; "
+                    "hidden_layer_sizes, n_components or covariance_type changed. "
+                    "Set warm_start=False to fit anew."
+                )
+        else:
+            self._set_scalers(X, Y, sample_weight)
+        self._target_1d = target_1d
+        self.n_outputs_ = n_outputs
+
+        Xs = (X - self._x_mean) / self._x_scale
+        Ys = (Y - self._y_mean) / self._y_scale
+        layer_units = self._layer_units(X.shape[1], hidden, n_outputs)
+
+        if continuing:
+            starts = [_network.pack(self.coefs_, self.intercepts_)]
+        else:
+            rng = check_random_state(self.random_state)
+            seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
+            head_bias = self._initial_head_bias(Ys, sample_weight)
+            starts = [
+                self._initial_params(np.random.RandomState(seed), layer_units, head_bias)
+                for seed in seeds
+            ]
+
+        best = None
+        for i, theta0 in enumerate(starts):
+            if self.verbose and len(starts) > 1:
+                print(f"Initialisation {i + 1} of {len(starts)}")
+            run = self._optimize(theta0, Xs, Ys, sample_weight, layer_units)
+            if best is None or run["loss"] < best["loss"]:
+                best = run
+
+        if best["warning"] is not None:
+            warnings.warn(best["warning"], ConvergenceWarning)
+        coefs, intercepts = _network.unpack(best["theta"], layer_units)
+        self.coefs_ = coefs
+        self.intercepts_ = intercepts
+        self.n_iter_ = best["n_iter"]
+        self.loss_ = best["loss"]
+        self.loss_curve_ = best["curve"]
+        return self
+
+    def _layer_units(self, n_features, hidden, n_outputs):
+        head = _mixture.head_size(self.n_components, n_outputs, self.covariance_type)
+        return [n_features, *hidden, head]
+
+    def _set_scalers(self, X, Y, w):
+        """Store the weighted standardisation of X and Y."""
+        self._x_mean, self._x_scale = _weighted_mean_and_scale(X, w)
+        y_mean, y_scale = _weighted_mean_and_scale(Y, w)
+        if self.covariance_type == "spherical":
+            # One common scale keeps spherical components spherical in the
+            # original units of y.
+            y_scale = np.full_like(y_scale, np.sqrt(np.mean(y_scale**2)))
+        for name, values in (("X", self._x_scale), ("y", y_scale)):
+            if not np.all(np.isfinite(values)):
+                raise ValueError(
+                    f"{name} has values too large to standardise in float64 (the "
+                    "variance overflows); rescale it, for example divide by a "
+                    "power of ten."
+                )
+        self._y_mean, self._y_scale = y_mean, y_scale
+
+    def _initial_head_bias(self, Ys, w):
+        """Output-layer biases that start every component where there is data.
+
+        Rows are cut into K groups of equal weight along the first principal
+        direction of the standardised targets, and k-means refines the group
+        means. Each component starts at a group mean, with the group's spread
+        as its scale and the group's weight as its mixing weight. The
+        construction is deterministic and treats a weight of 2 like a
+        repeated row.
+        """
+        K, D = self.n_components, Ys.shape[1]
+        total = w.sum()
+        centre = (w @ Ys) / total
+        resid = Ys - centre
+        _, eigvec = np.linalg.eigh((resid * w[:, None]).T @ resid / total)
+        direction = eigvec[:, -1]
+        direction *= np.sign(direction[np.argmax(np.abs(direction))])
+        order = np.argsort(resid @ direction, kind="stable")
+        mass = np.cumsum(w[order]) - 0.5 * w[order]
+        groups = np.empty(len(w), dtype=np.intp)
+        groups[order] = np.minimum((K * mass / total).astype(np.intp), K - 1)
+
+        centers = np.tile(centre, (K, 1))
+        for k in range(K):
+            in_k = groups == k
+            if w[in_k].sum() > 0:
+                centers[k] = (w[in_k] @ Ys[in_k]) / w[in_k].sum()
+        if np.count_nonzero(w) >= K:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                km = KMeans(K, init=centers, n_init=1, max_iter=20, random_state=0)
+                groups = km.fit(Ys, sample_weight=w).labels_
+            centers = km.cluster_centers_
+
+        weights = np.empty(K)
+        spread = np.empty((K, D))
+        for k in range(K):
+            in_k = groups == k
+            weights[k] = w[in_k].sum()
+            if weights[k] > 0:
+                diff = Ys[in_k] - centers[k]
+                spread[k] = np.sqrt((w[in_k] @ diff**2) / weights[k])
+            else:
+                spread[k] = 1.0
+        if self.covariance_type == "spherical":
+            spread = np.sqrt(np.mean(spread**2, axis=1, keepdims=True))
+        scales = np.maximum(spread, 1e-2) + self.min_scale
+        logits = np.log(np.maximum(weights / total, 1e-3))
+        return np.concatenate(
+            [logits, np.log(scales - self.min_scale).ravel(), centers.ravel()]
+        )
+
+    def _initial_params(self, rng, layer_units, head_bias):
+        """Glorot-uniform weights; the output layer starts near its biases."""
+        coefs, intercepts = [], []
+        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+            bound = np.sqrt(6.0 / (fan_in + fan_out))
+            coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
+            intercepts.append(rng.uniform(-bound, bound, fan_out))
+        coefs[-1] *= 0.1
+        intercepts[-1] = head_bias.copy()
+        return _network.pack(coefs, intercepts)
+
+    def _optimize(self, theta0, Xs, Ys, w, layer_units):
+        """Run L-BFGS-B from ``theta0`` and return the best finite parameters."""
+        best = {"loss": np.inf, "theta": theta0.copy()}
+
+        def objective(theta):
+            loss, grad = _network.loss_and_grad(
+                theta, Xs, Ys, w, layer_units=layer_units,
+                activation=self.activation, n_components=self.n_components,
+                covariance_type=self.covariance_type, min_scale=self.min_scale,
+                alpha=self.alpha,
+            )  # fmt: skip
+            if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+                return _NONFINITE_LOSS, np.zeros_like(theta)
+            if loss < best["loss"]:
+                best["loss"] = loss
+                best["theta"] = theta.copy()
+            return loss, grad
+
+        curve = []
+
+        def callback(intermediate_result):
+            curve.append(float(intermediate_result.fun))
+            if self.verbose:
+                print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
+
+        result = minimize(
+            objective,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
+            callback=callback,
+            options={
+                "maxiter": self.max_iter,
+                "maxfun": max(15000, 20 * self.max_iter),
+                "ftol": self.tol,
+                "gtol": self.tol,
+            },
+        )
+        if not np.isfinite(best["loss"]):
+            raise ValueError(
+                "The loss was not finite at any parameters tried, including the "
+                "initial ones; check X and y for extreme values."
+            )
+        warning = None
+        if result.status != 0:
+            reason = (
+                f"the iteration limit max_iter={self.max_iter} was reached; "
+                "increase max_iter or tol"
+                if result.status == 1 and result.nit >= self.max_iter
+                else "scipy reported a problem"
+            )
+            warning = (
+                f"L-BFGS stopped before converging: {reason} (scipy status "
+                f"{result.status}: {result.message}). The parameters with the "
+                "lowest loss seen are kept."
+            )
+        return {
+            "theta": best["theta"],
+            "loss": float(best["loss"]),
+            "n_iter": int(result.nit),
+            "curve": curve,
+            "warning": warning,
+        }
+
+    # -------------------------------------------------------------- predict
+
+    def _output_layer(self, X):
+        Xs = (X - self._x_mean) / self._x_scale
+        return _network.output_layer(self.coefs_, self.intercepts_, Xs, self.activation)
+
+    def predict_dist(self, X):
+        """Predict the conditional distribution of y for each row of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        dist : GaussianMixtureDistribution
+            One mixture of ``n_components`` Gaussians per row, in the
+            original units of y: ``weights`` (n_samples, n_components),
+            ``means`` (n_samples, n_components, n_outputs) and
+            ``covariances`` (n_samples, n_components, n_outputs) for "diag"
+            or (n_samples, n_components) for "spherical". For a model fitted
+            on 1-D y its methods take and return 1-D arrays.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        log_weights, scales, means, _ = _mixture.mixture_parameters(
+            self._output_layer(X), self.n_components, self.n_outputs_,
+            self.covariance_type, self.min_scale,
+        )  # fmt: skip
+        means = means * self._y_scale + self._y_mean
+        if self.covariance_type == "spherical":
+            covariances = (scales[:, :, 0] * self._y_scale[0]) ** 2
+        else:
+            covariances = (scales * self._y_scale) ** 2
+        return GaussianMixtureDistribution(
+            np.exp(log_weights), means, covariances, self.covariance_type,
+            target_1d=self._target_1d,
+        )  # fmt: skip
+
+    def predict(self, X, return_std=False):
+        """Predict the conditional mean of y, and optionally its spread.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        return_std : bool, default=False
+            Whether to also return the predictive standard deviation of each
+            output (law of total variance over the mixture).
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Mean of the predicted mixture, shaped like the training y.
+        y_std : ndarray, same shape as ``y_mean``
+            Only when ``return_std`` is True.
+        """
+        dist = self.predict_dist(X)
+        if return_std:
+            return dist.mean(), dist.std()
+        return dist.mean()
+
+    def score(self, X, y, sample_weight=None):
+        """Mean log-likelihood per sample of y under the predicted mixtures.
+
+        The density is measured in the original units of y, so rescaling y by
+        a factor c shifts the score by ``-log|c|`` per output. Higher is
+        better. This is the default criterion of
+        :class:`~sklearn.model_selection.GridSearchCV` and
+        :func:`~sklearn.model_selection.cross_val_score`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Observed targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights of the mean.
+
+        Returns
+        -------
+        score : float
+            Weighted mean of ``log p(y_i | x_i)``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        Y = y.reshape(len(y), -1)
+        if Y.shape != (X.shape[0], self.n_outputs_):
+            raise ValueError(
+                f"y must have {X.shape[0]} rows (one per row of X) and "
+                f"{self.n_outputs_} outputs; got shape {y.shape}."
+            )
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        Ys = (Y - self._y_mean) / self._y_scale
+        row_ll = _mixture.log_likelihood(
+            self._output_layer(X), Ys, self.n_components, self.covariance_type,
+            self.min_scale,
+        )  # fmt: skip
+        row_ll -= np.sum(np.log(self._y_scale))
+        return float(np.average(row_ll, weights=sample_weight))
