@@ -195,7 +195,10 @@ class GaussianMixtureDistribution:
         -------
         ndarray of shape (n_samples,)
         """
-        y = self._check_y(y)
+        return self._logpdf(self._check_y(y))
+
+    def _logpdf(self, y):
+        """logpdf of validated points of shape (n_samples, n_outputs)."""
         variances = self._variances()
         residual = y[:, None, :] - self.means
         log_density = -0.5 * np.sum(residual**2 / variances + np.log(variances), axis=2)
@@ -294,9 +297,12 @@ class GaussianMixtureDistribution:
         """
         if self.n_outputs > 1:
             return np.exp(self.logcdf(y))
-        y = self._check_y(y)
-        z = (y - self.means[:, :, 0]) / np.sqrt(self._variances()[:, :, 0])
-        return np.einsum("nk,nk->n", self.weights, ndtr(z))
+        return self._marginal_cdf(self._check_y(y))[:, 0]
+
+    def _marginal_cdf(self, y):
+        """CDF of each output's marginal at validated y (n, D), shape (n, D)."""
+        z = (y[:, None, :] - self.means) / np.sqrt(self._variances())
+        return np.einsum("nk,nkd->nd", self.weights, ndtr(z))
 
     # ---------------------------------------------------------- quantiles
 
