@@ -15,6 +15,23 @@ _COVARIANCE_SHAPES = {
 }
 
 
+def _check_parameter_values(weights, means, covariances):
+    """Raise ValueError unless the mixture parameters describe distributions."""
+    if not (np.all(np.isfinite(weights)) and np.all(weights >= 0)):
+        raise ValueError("`weights` must be finite and non-negative.")
+    sums = weights.sum(axis=1)
+    # predicted weights come from a softmax and sum to 1 up to rounding
+    if not np.allclose(sums, 1.0, rtol=0, atol=1e-8):
+        worst = sums[np.argmax(np.abs(sums - 1.0))]
+        raise ValueError(
+            f"Each row of `weights` must sum to 1; one sums to {worst!r}."
+        )
+    if not np.all(np.isfinite(means)):
+        raise ValueError("`means` contains NaN or infinity.")
+    if not (np.all(np.isfinite(covariances)) and np.all(covariances > 0)):
+        raise ValueError("`covariances` must be finite and positive.")
+
+
 class GaussianMixtureDistribution:
     r"""A frozen batch of Gaussian mixtures, one per row.
 
@@ -32,7 +49,7 @@ class GaussianMixtureDistribution:
     Parameters
     ----------
     weights : array-like of shape (n_samples, n_components)
-        Mixing weights; each row must be non-negative and sum to 1.
+        Mixing weights. Each row must be non-negative and sum to 1.
     means : array-like of shape (n_samples, n_components, n_outputs)
         Component means.
     covariances : array-like
@@ -114,6 +131,7 @@ class GaussianMixtureDistribution:
             raise ValueError(
                 f"`target_1d=True` requires n_outputs == 1, got {means.shape[2]}."
             )
+        _check_parameter_values(weights, means, covariances)
         self.weights = weights
         self.means = means
         self.covariances = covariances
@@ -264,7 +282,7 @@ class GaussianMixtureDistribution:
 
         ``F(y) = P(Y_1 <= y_1, ..., Y_D <= y_D)``. Each component has a
         diagonal covariance, so its CDF is the product of normal CDFs over
-        the outputs; this is exact for every D.
+        the outputs, and the result is exact for every D.
 
         Parameters
         ----------
@@ -284,7 +302,7 @@ class GaussianMixtureDistribution:
 
         For one output this is ``sum_k w_k Phi((y - mu_k) / sigma_k)``,
         summed in probability space so that values near 1 keep their
-        absolute precision; for several outputs see :meth:`logcdf`.
+        absolute precision. For several outputs see :meth:`logcdf`.
 
         Parameters
         ----------
@@ -363,8 +381,8 @@ class GaussianMixtureDistribution:
         ----------
         q : float or array-like of shape (n_levels,) or (n_samples, n_levels)
             Probability levels in the open interval (0, 1). A 1-D array gives
-            the same levels for every row; a 2-D array one set of levels per
-            row (use ``q[:, None]`` for one level per row).
+            the same levels for every row. A 2-D array gives one set of levels
+            per row, so ``q[:, None]`` asks for one level per row.
 
         Returns
         -------
@@ -400,7 +418,7 @@ class GaussianMixtureDistribution:
 
         The interval runs from the ``(1 - confidence) / 2`` quantile to the
         ``(1 + confidence) / 2`` quantile. For a multimodal row it may cover
-        regions of low density; see :meth:`hdr` for the shortest region.
+        regions of low density, and :meth:`hdr` gives the shortest region.
 
         Parameters
         ----------
@@ -439,7 +457,7 @@ class GaussianMixtureDistribution:
         Raises
         ------
         ValueError
-            If the distribution has more than one output; use
+            If the distribution has more than one output. Use
             ``marginal(d).hdr()`` for output ``d``.
 
         Notes
@@ -501,8 +519,8 @@ class GaussianMixtureDistribution:
         is_max &= self.weights > 0
         result = []
         for i in range(len(self)):
-            # the global maximum is always a local one; keep it if rounding
-            # made the Hessian test fail at a very flat top
+            # The global maximum is always a local one, so keep it even if
+            # rounding made the Hessian test fail at a very flat top.
             is_max[i, np.argmax(log_density[i])] = True
             locations, values = _numerics.merge_points(
                 candidates[i, is_max[i]], log_density[i, is_max[i]], 1e-4 * scale[i]
@@ -518,13 +536,13 @@ class GaussianMixtureDistribution:
         standard deviation of the row. Fixed points that are not local maxima
         (saddles, minima) are dropped, and points closer than 1e-4 of that
         standard deviation are merged. For an inverse problem with several
-        solutions, these are the alternative answers.
+        solutions, these are the alternative solutions.
 
         Returns
         -------
         list of tuple
             One ``(locations, densities)`` pair per row. ``locations`` has
-            shape (n_modes,) for a 1-D target, else (n_modes, n_outputs);
+            shape (n_modes,) for a 1-D target, else (n_modes, n_outputs).
             ``densities`` has shape (n_modes,) and is sorted in decreasing
             order.
 
@@ -561,7 +579,7 @@ class GaussianMixtureDistribution:
         n_samples : int, default=1
             Number of draws per row.
         random_state : int, RandomState instance or None, default=None
-            Seeds the draws; an int gives the same samples on every call.
+            Seeds the draws. An int gives the same samples on every call.
 
         Returns
         -------

@@ -2,7 +2,8 @@
 
 Plain numpy and scipy functions on mixture parameters, used by
 :class:`skmdn.GaussianMixtureDistribution`. Arguments are assumed valid
-(finite, positive scales, weights summing to 1); the public layer checks them.
+(finite, positive scales, weights summing to 1) because the public layer
+checks them.
 """
 
 import numpy as np
@@ -14,7 +15,7 @@ from skmdn._mixture import LOG_2PI
 _EPS = np.finfo(np.float64).eps
 
 # Iteration limits. Bisection alone halves a bracket of any finite width to
-# adjacent floats in under 2100 steps; safeguarded Newton needs far fewer.
+# adjacent floats in under 2100 steps, and safeguarded Newton needs far fewer.
 _MAX_QUANTILE_ITER = 2200
 _MAX_MEAN_SHIFT_ITER = 10_000
 
@@ -22,7 +23,7 @@ _MAX_MEAN_SHIFT_ITER = 10_000
 def mixture_cdf_1d(x, weights, means, stds, upper=False):
     """Return the CDF (or with ``upper=True`` the survival function) at ``x``.
 
-    ``x`` has shape (n, m) and the parameters (n, K); the result is (n, m).
+    ``x`` has shape (n, m), the parameters (n, K) and the result (n, m).
     """
     z = (x[:, :, None] - means[:, None, :]) / stds[:, None, :]
     if upper:
@@ -31,7 +32,7 @@ def mixture_cdf_1d(x, weights, means, stds, upper=False):
 
 
 def mixture_pdf_1d(x, weights, means, stds):
-    """Return the density at ``x`` of shape (n, m); parameters are (n, K)."""
+    """Return the density at ``x`` (n, m) for parameters of shape (n, K)."""
     z = (x[:, :, None] - means[:, None, :]) / stds[:, None, :]
     component = np.exp(-0.5 * z**2 - 0.5 * LOG_2PI) / stds[:, None, :]
     return np.einsum("nmk,nk->nm", component, weights)
@@ -114,8 +115,8 @@ def mixture_quantiles_1d(weights, means, stds, q):
         step_before_last = last_step
         last_step = np.where(active, candidate - x, last_step)
         x = np.where(active, candidate, x)
-    # NOTE: a bracket of zero width (all components give the same quantile)
-    # never enters the loop; x is then that common quantile.
+    # A bracket of zero width (all components give the same quantile) is
+    # never iterated, and x is then that common quantile.
     return x
 
 
@@ -145,7 +146,7 @@ def mean_shift(weights, means, variances, tol_scale):
     weights : ndarray of shape (n, K)
     means, variances : ndarray of shape (n, K, D)
     tol_scale : ndarray of shape (n,)
-        Length scale per row; iteration stops once no start moves by more
+        Length scale per row. Iteration stops once no start moves by more
         than ``1e-12 * tol_scale``.
 
     Returns
@@ -167,7 +168,7 @@ def mean_shift(weights, means, variances, tol_scale):
         if np.all(moved <= tol):
             break
     # NOTE: near a bifurcation (two modes about to merge) the map converges
-    # slowly; after the iteration limit the last point is returned as is.
+    # slowly, and after the iteration limit the last point is returned as is.
     return x
 
 
@@ -175,8 +176,9 @@ def is_local_maximum(x, weights, means, variances):
     """Tell which stationary points ``x`` (n, s, D) are local maxima.
 
     The Hessian of the density divided by the density is
-    ``sum_k r_k (v_k v_k^T - S_k^-1)`` with ``v_k = S_k^-1 (mu_k - x)``; it
-    has the sign pattern of the Hessian itself. Returns a bool array (n, s).
+    ``sum_k r_k (v_k v_k^T - S_k^-1)`` with ``v_k = S_k^-1 (mu_k - x)``, and
+    its eigenvalues have the signs of those of the Hessian itself. Returns a
+    bool array of shape (n, s).
     """
     precisions = 1.0 / variances
     residual = means[:, None, :, :] - x[:, :, None, :]  # (n, s, K, D)
@@ -199,12 +201,12 @@ def merge_points(points, values, tol):
     and values, sorted by decreasing value.
     """
     order = np.argsort(-values, kind="stable")
-    kept = []
+    kept_indices = []
     for i in order:
-        if all(np.abs(points[i] - points[j]).max() > tol for j in kept):
-            kept.append(i)
-    kept = np.asarray(kept, dtype=np.intp)
-    return points[kept], values[kept]
+        if all(np.abs(points[i] - points[j]).max() > tol for j in kept_indices):
+            kept_indices.append(i)
+    kept_indices = np.asarray(kept_indices, dtype=np.intp)
+    return points[kept_indices], values[kept_indices]
 
 
 class _Mixture1D:
@@ -249,7 +251,7 @@ def hdr_1d(weights, means, stds, modes, confidence, central):
     confidence : float
         Probability mass of the region.
     central : tuple of float
-        The central interval of the same mass; it bounds the threshold.
+        The central interval of the same mass, used to bound the threshold.
 
     Notes
     -----

@@ -95,7 +95,7 @@ def crps(y_true, dist, *, sample_weight=None):
 
     ``CRPS(F, y) = integral (F(z) - 1{z >= y})^2 dz``, in closed form for a
     Gaussian mixture (see Notes). It is in the units of y, and
-    lower is better; for a point forecast it reduces to the absolute error.
+    lower is better. For a point forecast it reduces to the absolute error.
     With several outputs, the CRPS of each output's marginal is averaged over
     outputs.
 
@@ -135,7 +135,7 @@ def crps(y_true, dist, *, sample_weight=None):
 def pit(y_true, dist):
     """Probability integral transform: each output's marginal CDF at y.
 
-    For calibrated predictions the values are uniform on [0, 1]; a histogram
+    For calibrated predictions the values are uniform on [0, 1]. A histogram
     shaped like a U means the predictions are too narrow, a hump too wide.
 
     Parameters
@@ -175,7 +175,7 @@ def interval_coverage(y_true, dist, confidence=0.9, *, method="central",
                       sample_weight=None):  # fmt: skip
     """Fraction of observations inside their predicted intervals.
 
-    For calibrated predictions it is close to ``confidence``; below it the
+    For calibrated predictions it is close to ``confidence``. Below it the
     intervals are too narrow, above it too wide. Read it together with
     :func:`mean_interval_width`: at the same coverage, narrower is better.
 
@@ -189,7 +189,7 @@ def interval_coverage(y_true, dist, confidence=0.9, *, method="central",
         Probability mass of each interval, in (0, 1).
     method : {"central", "hdr"}, default="central"
         "central" uses :meth:`~skmdn.GaussianMixtureDistribution.interval`
-        for each output; "hdr" uses the highest-density region (one output
+        for each output, and "hdr" uses the highest-density region (one output
         only), which may be a union of intervals.
     sample_weight : array-like of shape (n_samples,), default=None
         Row weights.
@@ -216,8 +216,8 @@ def mean_interval_width(dist, confidence=0.9, *, method="central",
                         sample_weight=None):  # fmt: skip
     """Mean width of the predicted intervals (sharpness), in the units of y.
 
-    Lower is sharper, but only at the intended coverage; see
-    :func:`interval_coverage`.
+    Lower is sharper, but only at the intended coverage, which
+    :func:`interval_coverage` checks.
 
     Parameters
     ----------
@@ -226,7 +226,7 @@ def mean_interval_width(dist, confidence=0.9, *, method="central",
     confidence : float, default=0.9
         Probability mass of each interval, in (0, 1).
     method : {"central", "hdr"}, default="central"
-        As in :func:`interval_coverage`; the width of a highest-density
+        As in :func:`interval_coverage`. The width of a highest-density
         region is the total length of its intervals.
     sample_weight : array-like of shape (n_samples,), default=None
         Row weights.
@@ -267,7 +267,7 @@ def log_likelihood_scorer(estimator, X, y, sample_weight=None):
     """Scorer: mean log-likelihood of ``y`` under ``estimator.predict_dist(X)``.
 
     Higher is better. Pass it as ``scoring=log_likelihood_scorer`` or in a
-    dict of scorers; it works on an MDNRegressor and on a Pipeline ending in
+    dict of scorers. It works on an MDNRegressor and on a Pipeline ending in
     one.
 
     Parameters
@@ -288,7 +288,7 @@ def log_likelihood_scorer(estimator, X, y, sample_weight=None):
 def neg_crps_scorer(estimator, X, y, sample_weight=None):
     """Scorer: the negated mean CRPS, so that higher is better.
 
-    scikit-learn maximises scores, and the CRPS is a loss; this scorer
+    scikit-learn maximises scores and the CRPS is a loss, so this scorer
     returns ``-crps(y, estimator.predict_dist(X))``, in the units of y.
 
     Parameters

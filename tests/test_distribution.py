@@ -84,6 +84,14 @@ def test_shapes_follow_the_target():
         (dict(weights=np.ones((2, 1)), means=np.zeros((2, 1, 1)),
               covariances=np.ones((2, 1, 1)), covariance_type="full"),
          "covariance_type"),  # fmt: skip
+        (dict(weights=[[0.5, 0.6]], means=np.zeros((1, 2, 1)),
+              covariances=np.ones((1, 2, 1))), "sum to 1"),  # fmt: skip
+        (dict(weights=[[1.5, -0.5]], means=np.zeros((1, 2, 1)),
+              covariances=np.ones((1, 2, 1))), "non-negative"),  # fmt: skip
+        (dict(weights=[[1.0]], means=[[[np.nan]]], covariances=[[[1.0]]]),
+         "means"),  # fmt: skip
+        (dict(weights=[[1.0]], means=[[[0.0]]], covariances=[[[0.0]]]),
+         "covariances"),  # fmt: skip
     ],
 )
 def test_invalid_construction_raises(kwargs, match):
@@ -353,7 +361,7 @@ def test_modes_asymmetric_bimodal_sorted_by_density():
     assert dist.mode()[0] == pytest.approx(locations[0], abs=1e-10)
 
 
-def test_modes_drop_stationary_point_that_is_not_a_maximum():
+def test_modes_skip_local_minimum():
     """A component mean at the antimode of its neighbours is not a mode."""
     # the middle component is too light to curve the density down at 0:
     # p''(0) = 0.05 * -phi(0) + 2 * 0.475 * 8 * phi(3) > 0
