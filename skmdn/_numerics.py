@@ -77,47 +77,54 @@ def mixture_quantiles_1d(weights, means, stds, q):
     1 keep their relative precision. Iteration stops when the residual is
     within a few ulps of the tail mass or the bracket spans adjacent floats.
     """
-    low, high = quantile_bracket(weights, means, stds, q)
+    n_rows, n_levels = q.shape
+    low, high = (bound.ravel() for bound in quantile_bracket(weights, means, stds, q))
+    # one element per (row, level), with the row of each in `rows`
+    rows = np.repeat(np.arange(n_rows), n_levels)
+    q = q.ravel()
     upper = q > 0.5
     tail = np.where(upper, 1.0 - q, q)
     x = 0.5 * (low + high)
     step_before_last = np.full_like(x, np.inf)
     last_step = np.full_like(x, np.inf)
-    active = high > low
-
-    for _ in range(_MAX_QUANTILE_ITER):
-        if not active.any():
-            break
-        lower_mass = mixture_cdf_1d(x, weights, means, stds)
-        upper_mass = mixture_cdf_1d(x, weights, means, stds, upper=True)
-        # residual = F(x) - q, written in the tail that keeps precision
-        residual = np.where(upper, tail - upper_mass, lower_mass - tail)
-        density = mixture_pdf_1d(x, weights, means, stds)
-
-        low = np.where(active & (residual < 0), x, low)
-        high = np.where(active & (residual > 0), x, high)
-        width = high - low
-        converged = (
-            (np.abs(residual) <= 4 * _EPS * tail)
-            | (width <= 2 * _EPS * np.maximum(np.abs(low), np.abs(high)))
-        )
-        active &= ~converged
-
-        with np.errstate(divide="ignore", invalid="ignore"):
-            newton = x - residual / density
-        use_newton = (
-            (density > 0)
-            & (newton > low)
-            & (newton < high)
-            & (np.abs(newton - x) <= 0.5 * np.abs(step_before_last))
-        )
-        candidate = np.where(use_newton, newton, 0.5 * (low + high))
-        step_before_last = last_step
-        last_step = np.where(active, candidate - x, last_step)
-        x = np.where(active, candidate, x)
     # A bracket of zero width (all components give the same quantile) is
     # never iterated, and x is then that common quantile.
-    return x
+    active = np.flatnonzero(high > low)
+
+    for _ in range(_MAX_QUANTILE_ITER):
+        if active.size == 0:
+            break
+        params = weights[rows[active]], means[rows[active]], stds[rows[active]]
+        xa = x[active]
+        lower_mass = mixture_cdf_1d(xa[:, None], *params)[:, 0]
+        upper_mass = mixture_cdf_1d(xa[:, None], *params, upper=True)[:, 0]
+        density = mixture_pdf_1d(xa[:, None], *params)[:, 0]
+        # residual = F(x) - q, written in the tail that keeps precision
+        residual = np.where(
+            upper[active], tail[active] - upper_mass, lower_mass - tail[active]
+        )
+
+        la = np.where(residual < 0, xa, low[active])
+        ha = np.where(residual > 0, xa, high[active])
+        low[active], high[active] = la, ha
+        converged = (np.abs(residual) <= 4 * _EPS * tail[active]) | (
+            ha - la <= 2 * _EPS * np.maximum(np.abs(la), np.abs(ha))
+        )
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = xa - residual / density
+        use_newton = (
+            (density > 0)
+            & (newton > la)
+            & (newton < ha)
+            & (np.abs(newton - xa) <= 0.5 * np.abs(step_before_last[active]))
+        )
+        candidate = np.where(use_newton, newton, 0.5 * (la + ha))
+        step_before_last[active] = last_step[active]
+        last_step[active] = candidate - xa
+        x[active] = np.where(converged, xa, candidate)
+        active = active[~converged]
+    return x.reshape(n_rows, n_levels)
 
 
 def _responsibilities(x, weights, means, variances):
@@ -133,8 +140,41 @@ def _responsibilities(x, weights, means, variances):
     return np.exp(log_resp - logsumexp(log_resp, axis=2, keepdims=True))
 
 
-def mean_shift(weights, means, variances, tol_scale):
-    """Run the Gaussian mean-shift fixed point from every component mean.
+# Offsets, in component standard deviations along each axis, of the extra
+# mean-shift starts around every component mean.
+_START_OFFSETS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+
+
+def mode_search_starts(means, variances):
+    """Return mean-shift starts at and around every component mean.
+
+    A mode whose basin of attraction holds no component mean exists when a
+    wide component sits on the flank of a narrow one (a shallow mode beside
+    a spike). Starts at ``mu_k +- c sigma_kd`` along each axis, for c in
+    ``_START_OFFSETS``, reach such modes too.
+
+    Parameters
+    ----------
+    means, variances : ndarray of shape (n, K, D)
+
+    Returns
+    -------
+    ndarray of shape (n, K * (1 + 6 D), D)
+    """
+    n, K, D = means.shape
+    offsets = np.asarray(_START_OFFSETS)
+    stds = np.sqrt(variances)
+    # (n, K, offsets, axis d, D): mean moved along axis d only
+    shifted = np.broadcast_to(
+        means[:, :, None, None, :], (n, K, offsets.size, D, D)
+    ).copy()
+    axes = np.arange(D)
+    shifted[:, :, :, axes, axes] += offsets[None, None, :, None] * stds[:, :, None, :]
+    return np.concatenate([means, shifted.reshape(n, -1, D)], axis=1)
+
+
+def mean_shift(weights, means, variances, starts, tol_scale):
+    """Run the Gaussian mean-shift fixed point from each start.
 
     For a mixture with diagonal covariances the stationary points of the
     density satisfy ``x = (sum_k r_k S_k^-1)^-1 sum_k r_k S_k^-1 mu_k`` with
@@ -145,18 +185,19 @@ def mean_shift(weights, means, variances, tol_scale):
     ----------
     weights : ndarray of shape (n, K)
     means, variances : ndarray of shape (n, K, D)
+    starts : ndarray of shape (n, s, D)
     tol_scale : ndarray of shape (n,)
         Length scale per row. Iteration stops once no start moves by more
         than ``1e-12 * tol_scale``.
 
     Returns
     -------
-    ndarray of shape (n, K, D)
-        The fixed point reached from each component mean.
+    ndarray of shape (n, s, D)
+        The fixed point reached from each start.
     """
     precisions = 1.0 / variances  # (n, K, D)
     weighted_means = means * precisions
-    x = means.copy()  # (n, starts, D)
+    x = starts.copy()
     tol = 1e-12 * tol_scale[:, None]
     for _ in range(_MAX_MEAN_SHIFT_ITER):
         resp = _responsibilities(x, weights, means, variances)

@@ -374,6 +374,27 @@ def test_modes_skip_local_minimum():
     assert np.all(np.abs(locations) > 2)
 
 
+def test_modes_shallow_mode_beside_spike():
+    """A mode whose basin holds no component mean is still found."""
+    # The wide component at -4.88 has a shallow mode near -4.72, but
+    # mean-shift from -4.88 climbs the flank of the spike at -5.31.
+    weights = np.array([0.227, 0.223, 0.212, 0.147, 0.191])
+    weights /= weights.sum()
+    means = np.array([-5.31, -4.88, 2.79, 2.22, -1.26])
+    stds = np.array([0.116, 1.88, 0.205, 1.69, 1.18])
+    dist = GaussianMixtureDistribution(
+        weights[None], means[None, :, None], stds[None, :, None] ** 2,
+        target_1d=True,
+    )  # fmt: skip
+    (locations, _), = dist.modes()
+    assert len(locations) == 4
+    shallow = locations[np.argmin(np.abs(locations + 4.72))]
+    assert shallow == pytest.approx(-4.7241, abs=1e-3)
+    step = 1e-6
+    slope = (dist.pdf([shallow + step])[0] - dist.pdf([shallow - step])[0]) / (2 * step)
+    assert abs(slope) < 1e-8
+
+
 def test_modes_unimodal_merges_duplicates():
     """Two overlapping components with one peak give one mode."""
     dist = GaussianMixtureDistribution(
