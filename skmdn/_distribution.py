@@ -374,15 +374,16 @@ class GaussianMixtureDistribution:
         """Quantile function (inverse CDF) of each output's marginal.
 
         Solved per row and level by safeguarded Newton iteration inside the
-        bracket given by the component quantiles at the same level, to
-        ``|cdf(ppf(q)) - q|`` of a few ulps of ``min(q, 1 - q)``.
+        bracket given by the component quantiles at the same level. It stops
+        when ``|cdf(ppf(q)) - q|`` is a few ulps of ``min(q, 1 - q)`` or the
+        bracket spans adjacent floats (see the class Notes).
 
         Parameters
         ----------
         q : float or array-like of shape (n_levels,) or (n_samples, n_levels)
             Probability levels in the open interval (0, 1). A 1-D array gives
             the same levels for every row. A 2-D array gives one set of levels
-            per row, so ``q[:, None]`` asks for one level per row.
+            per row, so ``q[:, None]`` requests one level per row.
 
         Returns
         -------
@@ -541,15 +542,16 @@ class GaussianMixtureDistribution:
         return result
 
     def modes(self):
-        """All distinct local modes of each row's density, highest first.
+        """Find all distinct local modes of each row's density, highest first.
 
         Mean-shift iteration (Carreira-Perpiñán, 2000) runs from every
         component mean, and from points 0.5, 1 and 2 component standard
         deviations away from it along each axis, until its step falls below
-        1e-12 times the smallest component standard deviation of the row. Fixed points that are not local maxima
-        (saddles, minima) are dropped, and points closer than 1e-4 of that
-        standard deviation are merged. For an inverse problem with several
-        solutions, these are the alternative solutions.
+        1e-12 times the smallest component standard deviation of the row.
+        Fixed points that are not local maxima (saddles, minima) are dropped,
+        and points closer than 1e-4 of that standard deviation are merged.
+        For an inverse problem with several solutions, these are the
+        alternative solutions.
 
         Returns
         -------
@@ -564,7 +566,7 @@ class GaussianMixtureDistribution:
         Every mode found is a true local maximum. No start set is known to
         reach every mode of every mixture: starting at the component means
         alone misses a shallow mode on the flank of a narrow spike, which the
-        extra starts catch. A mode whose basin holds no start can still be
+        extra starts catch. A mode whose basin contains no start can still be
         missed, and then :meth:`hdr` can be longer than the shortest region.
         """
         return [

@@ -148,7 +148,7 @@ _START_OFFSETS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 def mode_search_starts(means, variances):
     """Return mean-shift starts at and around every component mean.
 
-    A mode whose basin of attraction holds no component mean exists when a
+    A mode whose basin of attraction contains no component mean exists when a
     wide component sits on the flank of a narrow one (a shallow mode beside
     a spike). Starts at ``mu_k +- c sigma_kd`` along each axis, for c in
     ``_START_OFFSETS``, reach such modes too.

@@ -375,7 +375,7 @@ def test_modes_skip_local_minimum():
 
 
 def test_modes_shallow_mode_beside_spike():
-    """A mode whose basin holds no component mean is still found."""
+    """A mode whose basin contains no component mean is still found."""
     # The wide component at -4.88 has a shallow mode near -4.72, but
     # mean-shift from -4.88 climbs the flank of the spike at -5.31.
     weights = np.array([0.227, 0.223, 0.212, 0.147, 0.191])
