@@ -88,7 +88,7 @@ class GaussianMixtureDistribution:
     ----------
     M. Á. Carreira-Perpiñán, "Mode-finding for mixtures of Gaussian
     distributions", IEEE Transactions on Pattern Analysis and Machine
-    Intelligence 22(11), 2000.
+    Intelligence 22(11), 1318-1323, 2000.
 
     Examples
     --------

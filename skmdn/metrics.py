@@ -124,7 +124,7 @@ def crps(y_true, dist, *, sample_weight=None):
     E. P. Grimit, T. Gneiting, V. J. Berrocal and N. A. Johnson, "The
     continuous ranked probability score for circular variables and its
     application to mesoscale forecast ensemble verification", Quarterly
-    Journal of the Royal Meteorological Society 132, 2006.
+    Journal of the Royal Meteorological Society 132, 2925-2942, 2006.
     """
     values = np.asarray(_crps_values(y_true, dist))
     if values.ndim == 2:
