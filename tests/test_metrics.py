@@ -113,11 +113,11 @@ def test_pit_of_own_samples_is_uniform():
 @pytest.mark.parametrize("method", ["central", "hdr"])
 def test_interval_coverage_of_own_samples(method):
     """Draws from the predictions fall inside the intervals at the nominal rate."""
-    dist = _random_mixtures(7, n_samples=800)
+    dist = _random_mixtures(7, n_samples=500)
     y = dist.sample(1, random_state=1)[:, 0]
     coverage = metrics.interval_coverage(y, dist, 0.8, method=method)
-    # four binomial standard errors, 4 * sqrt(0.8 * 0.2 / 800) = 0.057
-    assert coverage == pytest.approx(0.8, abs=0.057)
+    # four binomial standard errors, 4 * sqrt(0.8 * 0.2 / 500) = 0.072
+    assert coverage == pytest.approx(0.8, abs=0.072)
 
 
 def test_interval_coverage_counts_inside():
@@ -197,7 +197,7 @@ def test_scorers_in_grid_search_and_cross_validate(faithful):
         "log_likelihood": metrics.log_likelihood_scorer,
         "neg_crps": metrics.neg_crps_scorer,
     }
-    cv = KFold(3, shuffle=True, random_state=0)
+    cv = KFold(2, shuffle=True, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         search = GridSearchCV(
@@ -214,7 +214,7 @@ def test_scorers_in_grid_search_and_cross_validate(faithful):
         scores = search.cv_results_[f"mean_test_{name}"]
         assert scores.shape == (2,)
         assert np.all(np.isfinite(scores))
-        assert results[f"test_{name}"].shape == (3,)
+        assert results[f"test_{name}"].shape == (2,)
         assert np.all(np.isfinite(results[f"test_{name}"]))
     best = search.best_index_
     assert search.cv_results_["mean_test_neg_crps"][best] == np.max(
