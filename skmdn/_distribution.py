@@ -152,9 +152,27 @@ class GaussianMixtureDistribution:
         return self.weights.shape[0]
 
     def __getitem__(self, index):
-        """Select rows; an integer index keeps a batch of one row."""
+        """Select rows by an int, a slice, or an integer or boolean array.
+
+        An integer index keeps a batch of one row, so every method still
+        returns arrays with a leading row axis.
+        """
+        if isinstance(index, tuple):
+            raise IndexError(
+                "GaussianMixtureDistribution is indexed by row only (an int, a "
+                f"slice, or an integer or boolean array); got the tuple {index!r}. "
+                "Read components or outputs from `weights`, `means` and "
+                "`covariances`, or use `marginal`."
+            )
         if isinstance(index, (int, np.integer)):
-            index = slice(index, index + 1 if index != -1 else None)
+            n_rows = len(self)
+            if not -n_rows <= index < n_rows:
+                raise IndexError(
+                    f"Row index {index} is out of range for a distribution of "
+                    f"{n_rows} rows."
+                )
+            start = int(index) % n_rows
+            index = slice(start, start + 1)
         return type(self)(
             self.weights[index],
             self.means[index],
@@ -162,6 +180,11 @@ class GaussianMixtureDistribution:
             self.covariance_type,
             target_1d=self.target_1d,
         )
+
+    def __iter__(self):
+        """Iterate over the rows, each a distribution of one row."""
+        for row in range(len(self)):
+            yield self[row]
 
     def __repr__(self):
         return (
@@ -191,7 +214,8 @@ class GaussianMixtureDistribution:
             expected = f"({n},)" if self.target_1d else f"({n}, {D})"
             raise ValueError(
                 f"`{name}` must have shape {expected}, one value per row of the "
-                f"distribution; got shape {y.shape}."
+                f"distribution; got shape {y.shape}. To evaluate row i at m "
+                "points, repeat the row: dist[[i] * m]."
             )
         if not np.all(np.isfinite(y)):
             raise ValueError(f"`{name}` contains NaN or infinity.")

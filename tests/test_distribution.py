@@ -483,3 +483,31 @@ def test_invalid_queries_raise():
         _random_mixtures(0, n_outputs=2).marginal([0, 0])
     with pytest.raises(ValueError, match="one output"):
         _random_mixtures(0, n_outputs=2).hdr()
+
+
+def test_row_index_out_of_range_raises():
+    dist = _bimodal(n_samples=3)
+    with pytest.raises(IndexError, match="out of range"):
+        dist[3]
+    with pytest.raises(IndexError, match="out of range"):
+        dist[-4]
+    assert len(dist[-3]) == 1
+
+
+def test_iteration_yields_each_row():
+    dist = _bimodal(n_samples=3)
+    rows = list(dist)
+    assert len(rows) == 3
+    np.testing.assert_array_equal(rows[2].weights, dist.weights[2:3])
+
+
+def test_tuple_index_raises():
+    with pytest.raises(IndexError, match="by row only"):
+        _bimodal()[0, 0]
+
+
+def test_one_row_on_a_grid_by_repetition():
+    dist = _bimodal(n_samples=2)
+    grid = np.linspace(-3.0, 4.0, 5)
+    expected = [dist[1].logpdf([value])[0] for value in grid]
+    np.testing.assert_allclose(dist[[1] * 5].logpdf(grid), expected, rtol=1e-14)
