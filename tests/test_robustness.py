@@ -102,15 +102,15 @@ def _weighted_std(y, sample_weight=None):
     return np.sqrt(np.average((y - mean) ** 2, axis=0, weights=w))
 
 
-@pytest.mark.parametrize("offset", [1e3, -1e6])
-@pytest.mark.parametrize("covariance_type", _mixture.COVARIANCE_TYPES)
+@pytest.mark.parametrize("offset, covariance_type", [(1e3, "diag"), (-1e6, "spherical")])
 def test_far_offset_target_fits(offset, covariance_type):
     """A target far from zero fits like a single Gaussian, with no NaN."""
     rng = np.random.RandomState(0)
     X = rng.uniform(-1, 1, size=(200, 1))
     y = X[:, 0] + 0.1 * rng.normal(size=200) + offset
-    mixture = _fit(X, y, n_components=3, covariance_type=covariance_type)
-    single = _fit(X, y, n_components=1, covariance_type=covariance_type)
+    params = dict(covariance_type=covariance_type, max_iter=100)
+    mixture = _fit(X, y, n_components=3, **params)
+    single = _fit(X, y, n_components=1, **params)
     _assert_finite_model(mixture, X)
     np.testing.assert_allclose(mixture.predict(X), X[:, 0] + offset, atol=0.1)
     # Both scores are near the noise entropy, -log(0.1) - 1.419 = 0.88.
@@ -179,10 +179,9 @@ def test_duplicate_rows_stop_at_scale_floor(covariance_type, n_outputs, weighted
     # No density can exceed that of one component at the floor.
     bound = -np.sum(np.log(1e-3 * std)) - 0.5 * n_outputs * np.log(2 * np.pi)
     scores = []
-    for max_iter in (100, 1000):
+    for max_iter in (50, 300):
         model = _fit(X, y, sample_weight, n_components=3, alpha=0.0,
-                     covariance_type=covariance_type, max_iter=max_iter,
-                     hidden_layer_sizes=(20,))  # fmt: skip
+                     covariance_type=covariance_type, max_iter=max_iter)  # fmt: skip
         floor = 1e-3 * (std[0] if covariance_type == "spherical" else std)
         scales = np.sqrt(model.predict_dist(X).covariances)
         assert np.all(scales >= floor * (1 - 1e-12))
@@ -198,7 +197,7 @@ def test_constant_target_warns_and_fits_at_floor(value):
     X = np.random.RandomState(0).uniform(size=(40, 2))
     y = np.full(40, value)
     with pytest.warns(UserWarning, match=r"y is constant \(outputs \[0\]\)"):
-        model = _fit(X, y, n_components=2, hidden_layer_sizes=(5,))
+        model = _fit(X, y, n_components=2, hidden_layer_sizes=(5,), max_iter=50)
     _assert_finite_model(model, X)
     mean, std = model.predict(X, return_std=True)
     np.testing.assert_allclose(mean, value, atol=1e-2)
@@ -243,7 +242,7 @@ def test_heteroscedastic_noise_is_learned():
     grid = np.linspace(0.05, 0.95, 50)[:, None]
     for n_components in range(1, 6):
         model = _fit(x, y, n_components=n_components, hidden_layer_sizes=(5,),
-                     max_iter=100)  # fmt: skip
+                     max_iter=30)  # fmt: skip
         mean, std = model.predict(grid, return_std=True)
         assert np.max(np.abs(mean - 2 * grid[:, 0])) < 0.15, n_components
         assert spearmanr(grid[:, 0], std).statistic > 0.8, n_components
@@ -349,7 +348,7 @@ def test_strings_raise_naming_the_argument(name, strings):
 @pytest.fixture(scope="module")
 def fitted():
     X, y = _clean_data()
-    return _fit(X, y, n_components=2, hidden_layer_sizes=(5,)), X, y
+    return _fit(X, y, n_components=2, hidden_layer_sizes=(5,), max_iter=50), X, y
 
 
 @pytest.mark.parametrize(
@@ -398,7 +397,8 @@ def test_far_score_target_raises(fitted):
 def test_huge_prediction_input_never_gives_nan(activation):
     """Inputs at the float64 limit give finite predictions or a clear error."""
     X, y = _clean_data()
-    model = _fit(X, y, n_components=2, hidden_layer_sizes=(5,), activation=activation)
+    model = _fit(X, y, n_components=2, hidden_layer_sizes=(5,), activation=activation,
+                 max_iter=30)  # fmt: skip
     huge = np.array([[1e300], [-1e300], [1.7e308], [0.5]])
     try:
         mean, std = model.predict(huge, return_std=True)
