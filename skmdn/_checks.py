@@ -64,8 +64,9 @@ def check_weights(sample_weight, X):
         )
     if not np.isfinite(total):
         raise ValueError(
-            "sample_weight sums to more than float64 can hold; divide it by a "
-            "constant, for example its maximum, and adjust alpha to match."
+            "sample_weight sums to more than float64 can hold; divide it and "
+            "alpha by the same constant, for example the largest weight, to "
+            "fit the same model."
         )
     return sample_weight
 
@@ -132,7 +133,7 @@ def check_target_scale(y_scale, min_scale):
         )
 
 
-def check_finite_rows(values, Xs, what, *, remedy):
+def check_finite_rows(values, Xs, description, *, remedy):
     """Raise a ValueError if a row of ``values`` is not finite.
 
     Parameters
@@ -141,8 +142,8 @@ def check_finite_rows(values, Xs, what, *, remedy):
     Xs : ndarray of shape (n_samples, n_features)
         The standardised inputs, to report how far the failing rows lie
         from the training data.
-    what : str
-        What ``values`` are, for the message.
+    description : str
+        The name of ``values`` that starts the message.
     remedy : str
         The last sentence of the message: what the caller can do.
     """
@@ -152,7 +153,7 @@ def check_finite_rows(values, Xs, what, *, remedy):
     bad = np.flatnonzero(~finite)
     distance = np.max(np.abs(Xs[bad]))
     raise ValueError(
-        f"{what} is not finite in float64 for {bad.size} rows of X (first: row "
+        f"{description} is not finite in float64 for {bad.size} rows of X (first: row "
         f"{bad[0]}), which lie up to {distance:.3g} training standard "
         f"deviations from the training mean of X. {remedy}"
     )

@@ -81,7 +81,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         Floor on every component standard deviation, in units of the training
         standard deviation of y (of each output for "diag", of the common
         scale for "spherical"). Without a floor the likelihood is unbounded:
-        a component can collapse onto a repeated target value.
+        a component can collapse onto a repeated target value. An output of
+        y that is constant has standard deviation 0, so 1 is used in its
+        place: the floor is then ``min_scale`` in the units of y, and
+        :meth:`fit` warns.
 
     max_iter : int, default=500
         Maximum number of L-BFGS iterations per initialisation (scipy's
@@ -232,6 +235,24 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         -------
         self : MDNRegressor
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            Before training, naming the invalid argument: NaN or infinity in
+            X, y or sample_weight, and strings or complex numbers in X or y.
+            Negative sample weights, or weights that sum to zero or overflow
+            float64. A standard deviation of y so large or small that the
+            predicted variances would leave float64. During training, if the
+            loss is not finite even at the initial parameters.
+
+        Warns
+        -----
+        UserWarning
+            If an output of y is constant (see ``min_scale``).
+        ConvergenceWarning
+            If L-BFGS stops before converging, with scipy's status and
+            message. The parameters with the lowest finite loss are kept.
         """
         hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         continuing = self.warm_start and hasattr(self, "coefs_")
@@ -480,6 +501,13 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             ``covariances`` (n_samples, n_components, n_outputs) for "diag"
             or (n_samples, n_components) for "spherical". For a model fitted
             on 1-D y its methods take and return 1-D arrays.
+
+        Raises
+        ------
+        ValueError
+            If X contains NaN, infinity, strings or complex numbers, or if the
+            predicted distribution of a row is not finite in float64, which
+            happens only for inputs extremely far from the training data.
         """
         Xs = self._validate_X(X)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -549,6 +577,13 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         -------
         score : float
             Weighted mean of ``log p(y_i | x_i)``.
+
+        Raises
+        ------
+        ValueError
+            If X, y or sample_weight are invalid as in :meth:`fit`, or if the
+            log-likelihood of a row is not finite in float64 (a target or an
+            input extremely far from the training data).
         """
         Xs = self._validate_X(X)
         _checks.check_real_numbers(y, "y")

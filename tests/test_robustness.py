@@ -102,7 +102,9 @@ def _weighted_std(y, sample_weight=None):
     return np.sqrt(np.average((y - mean) ** 2, axis=0, weights=w))
 
 
-@pytest.mark.parametrize("offset, covariance_type", [(1e3, "diag"), (-1e6, "spherical")])
+@pytest.mark.parametrize(
+    "offset, covariance_type", [(1e3, "diag"), (-1e6, "spherical")]
+)
 def test_far_offset_target_fits(offset, covariance_type):
     """A target far from zero fits like a single Gaussian, with no NaN."""
     rng = np.random.RandomState(0)
@@ -113,7 +115,7 @@ def test_far_offset_target_fits(offset, covariance_type):
     single = _fit(X, y, n_components=1, **params)
     _assert_finite_model(mixture, X)
     np.testing.assert_allclose(mixture.predict(X), X[:, 0] + offset, atol=0.1)
-    # Both scores are near the noise entropy, -log(0.1) - 1.419 = 0.88.
+    # Both scores are near minus the noise entropy, -log(0.1) - 1.419 = 0.88.
     assert abs(mixture.score(X, y) - single.score(X, y)) < 0.3
     assert single.score(X, y) > 0.7
 
@@ -144,7 +146,7 @@ def test_many_outputs_loss_is_gaussian_entropy(covariance_type):
 
 @pytest.mark.parametrize("activation", _network.ACTIVATIONS)
 def test_unscaled_inputs_fit_like_scaled(activation):
-    """Inputs in the thousands give the model that inputs in [0, 1] give."""
+    """Inputs in the thousands fit as well as the same inputs scaled to [0, 1]."""
     rng = np.random.RandomState(0)
     X = rng.uniform(0, 1000, size=(200, 1))
     y = np.sin(X[:, 0] / 100) + 0.05 * rng.normal(size=200)
@@ -232,6 +234,15 @@ def test_constant_input_column_is_harmless():
     moved = X.copy()
     moved[:, 1] = 1e6
     assert np.all(np.isfinite(model.predict(moved)))
+
+
+def test_inputs_near_float64_limit_fit():
+    """X spanning nearly the whole float64 range is standardised without overflow."""
+    X, y = _clean_data()
+    X_big = (2 * X - 1) * 1.7e308
+    model = _fit(X_big, y, n_components=1, hidden_layer_sizes=(), max_iter=500)
+    _assert_finite_model(model, X_big)
+    np.testing.assert_allclose(model.predict(X_big), y, atol=1e-2)
 
 
 def test_heteroscedastic_noise_is_learned():
@@ -332,7 +343,9 @@ def test_bad_training_data_raises_before_optimising(case, monkeypatch):
 
 @pytest.mark.parametrize("name", ["X", "y"])
 @pytest.mark.parametrize(
-    "strings", [["0.5"] * 20, ["a"] * 20, [0.5] * 19 + ["a"]], ids=["numeric", "letters", "mixed"]
+    "strings",
+    [["0.5"] * 20, ["a"] * 20, [0.5] * 19 + ["a"]],
+    ids=["numeric", "letters", "mixed"],
 )
 def test_strings_raise_naming_the_argument(name, strings):
     """Strings in X or y are rejected, even numeric ones."""
@@ -459,7 +472,8 @@ def test_line_search_failure_warns_and_keeps_best(monkeypatch):
         return loss, -grad  # a wrong gradient makes every line search fail
 
     monkeypatch.setattr(_network, "loss_and_grad", uphill)
-    with pytest.warns(ConvergenceWarning, match=r"line search.*scipy status 2: ABNORMAL"):
+    expected = r"line search.*scipy status 2: ABNORMAL"
+    with pytest.warns(ConvergenceWarning, match=expected):
         model = MDNRegressor(2, hidden_layer_sizes=(5,), random_state=0).fit(X, y)
     _assert_finite_model(model, X)
     assert model.n_iter_ == 0
@@ -506,14 +520,16 @@ def test_optimizer_result_is_not_trusted(monkeypatch):
 
 
 def test_nonfinite_loss_reports_above_every_loss_seen(monkeypatch):
-    """Overflow in a line search is reported above the current loss, whatever its size."""
+    """A non-finite loss is reported above every loss seen, however large."""
     X, y = _clean_data()
     original = _network.loss_and_grad
-    seen = []
+    seen, overflows = [], []
 
     def offset(theta, *args, **kwargs):
+        # A loss near 1e13 that overflows away from the start.
         loss, grad = original(theta, *args, **kwargs)
         if seen and np.max(np.abs(theta - seen[0])) > 0.5:
+            overflows.append(theta)
             return np.inf, grad
         seen.append(theta.copy())
         return loss + 1e13, grad
@@ -531,9 +547,11 @@ def test_nonfinite_loss_reports_above_every_loss_seen(monkeypatch):
         return original_minimize(wrapped, x0, **kwargs)
 
     monkeypatch.setattr(_regressor, "minimize", recording_minimize)
-    _fit(X, y, n_components=2, hidden_layer_sizes=(5,), max_iter=50)
+    # tol=0, because an ftol relative to a loss of 1e13 would stop at once.
+    _fit(X, y, n_components=2, hidden_layer_sizes=(5,), max_iter=50, tol=0.0)
+    assert overflows
     assert min(recorded) >= 1e13
-    assert not np.isinf(recorded).any()
+    assert np.all(np.isfinite(recorded))
 
 
 def test_nonfinite_everywhere_raises(monkeypatch):
@@ -557,7 +575,9 @@ ALL_METHODS = [
 ]
 
 
-@pytest.mark.parametrize("call", [c for _, c in ALL_METHODS], ids=[n for n, _ in ALL_METHODS])
+@pytest.mark.parametrize(
+    "call", [call for _, call in ALL_METHODS], ids=[name for name, _ in ALL_METHODS]
+)
 def test_unfitted_methods_raise(call):
     """Every public method raises NotFittedError before fit."""
     X, y = _clean_data()
