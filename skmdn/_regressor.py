@@ -520,16 +520,23 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 covariances = (scales[:, :, 0] * self._y_scale[0]) ** 2
             else:
                 covariances = (scales * self._y_scale) ** 2
-            dist = GaussianMixtureDistribution(
-                np.exp(log_weights), means, covariances, self.covariance_type,
-                target_1d=self._target_1d,
-            )  # fmt: skip
-            # The variance can overflow even where means and covariances do not.
-            parameters = [dist.weights, dist.means, dist.covariances, dist.var()]
+            weights = np.exp(log_weights)
+        parameters = np.hstack(
+            [a.reshape(len(Xs), -1) for a in (weights, means, covariances)]
+        )
         _checks.check_finite_rows(
-            np.hstack([p.reshape(len(Xs), -1) for p in parameters]), Xs,
-            "The predicted distribution", remedy=_FAR_X_REMEDY,
+            parameters, Xs, "The predicted distribution", remedy=_FAR_X_REMEDY
+        )
+        dist = GaussianMixtureDistribution(
+            weights, means, covariances, self.covariance_type,
+            target_1d=self._target_1d,
         )  # fmt: skip
+        # The variance can overflow even where means and covariances do not.
+        with np.errstate(over="ignore", invalid="ignore"):
+            variance = dist.var()
+        _checks.check_finite_rows(
+            variance, Xs, "The predicted variance", remedy=_FAR_X_REMEDY
+        )
         return dist
 
     def predict(self, X, return_std=False):
