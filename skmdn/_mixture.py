@@ -182,4 +182,7 @@ def nll_and_grad(A, Y, sample_weight, n_components, covariance_type, min_scale):
         g_raw[:, :, 0] = w_gamma * (D - sq_dist * inv_var)
     g_raw *= excess
     g_raw /= scales
+    # The scale link clips raw scales at MAX_LOG_SCALE, where the loss is flat.
+    _, raw_scales, _ = split_head(A, K, D, covariance_type)
+    g_raw[raw_scales > MAX_LOG_SCALE] = 0.0
     return nll, grad

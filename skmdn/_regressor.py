@@ -10,35 +10,16 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_array,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from skmdn import _mixture, _network
+from skmdn import _checks, _mixture, _network
 from skmdn._distribution import GaussianMixtureDistribution
 
-# Loss reported to L-BFGS in place of a non-finite value, so that its line
-# search backs off instead of stepping into a region where the network
-# overflows. The loss is a mean NLL in standardised units, normally O(1).
-_NONFINITE_LOSS = 1e12
-
-
-def _weighted_mean_and_scale(Z, w):
-    """Column means and standard deviations under weights ``w``.
-
-    Constant columns get scale 1, so that standardising never divides by zero.
-    """
-    total = w.sum()
-    mean = (w @ Z) / total
-    with np.errstate(over="ignore", invalid="ignore"):
-        var = (w @ (Z - mean) ** 2) / total
-    scale = np.sqrt(var)
-    tiny = 10.0 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)
-    scale[scale <= tiny] = 1.0
-    return mean, scale
+_FAR_X_REMEDY = "Remove or clip inputs that far outside the training data."
+_FAR_Y_REMEDY = (
+    "Check these rows for targets far outside the training range of y, or "
+    "inputs far outside the training data."
+)
 
 
 def _check_hidden_layer_sizes(hidden_layer_sizes):
@@ -100,7 +81,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         Floor on every component standard deviation, in units of the training
         standard deviation of y (of each output for "diag", of the common
         scale for "spherical"). Without a floor the likelihood is unbounded:
-        a component can collapse onto a repeated target value.
+        a component can collapse onto a repeated target value. An output of
+        y that is constant has standard deviation 0, so 1 is used in its
+        place: the floor is then ``min_scale`` in the units of y, and
+        :meth:`fit` warns.
 
     max_iter : int, default=500
         Maximum number of L-BFGS iterations per initialisation (scipy's
@@ -251,20 +235,34 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         -------
         self : MDNRegressor
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            Before training, naming the invalid argument: NaN or infinity in
+            X, y or sample_weight, and strings or complex numbers in X or y.
+            Negative sample weights, or weights that sum to zero or overflow
+            float64. A standard deviation of y so large or small that the
+            predicted variances would leave float64. During training, if the
+            loss is not finite even at the initial parameters.
+
+        Warns
+        -----
+        UserWarning
+            If an output of y is constant (see ``min_scale``).
+        ConvergenceWarning
+            If L-BFGS stops before converging, with scipy's status and
+            message. The parameters with the lowest finite loss are kept.
         """
         hidden = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         continuing = self.warm_start and hasattr(self, "coefs_")
+        _checks.check_real_numbers(X, "X")
+        _checks.check_real_numbers(y, "y")
         X, y = validate_data(
             self, X, y, reset=not continuing, multi_output=True, y_numeric=True,
             dtype=np.float64,
         )  # fmt: skip
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
-        if not sample_weight.sum() > 0:
-            raise ValueError(
-                "sample_weight must have a positive sum; got all weights zero."
-            )
+        sample_weight = _checks.check_weights(sample_weight, X)
         target_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if target_1d else y
         n_outputs = Y.shape[1]
@@ -329,19 +327,25 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
     def _set_scalers(self, X, Y, w):
         """Store the weighted standardisation of X and Y."""
-        self._x_mean, self._x_scale = _weighted_mean_and_scale(X, w)
-        y_mean, y_scale = _weighted_mean_and_scale(Y, w)
+        x_mean, x_scale, _ = _checks.weighted_mean_and_scale(X, w)
+        _checks.check_standardisation("X", x_mean, x_scale)
+        y_mean, y_scale, constant = _checks.weighted_mean_and_scale(Y, w)
+        _checks.check_standardisation("y", y_mean, y_scale)
+        if np.any(constant):
+            warnings.warn(
+                f"y is constant (outputs {np.flatnonzero(constant).tolist()}), so "
+                "the model predicts that value with the smallest scale allowed, "
+                f"min_scale={self.min_scale} in the units of y.",
+                UserWarning,
+                stacklevel=4,
+            )
         if self.covariance_type == "spherical":
             # One common scale keeps spherical components spherical in the
-            # original units of y.
-            y_scale = np.full_like(y_scale, np.sqrt(np.mean(y_scale**2)))
-        for name, values in (("X", self._x_scale), ("y", y_scale)):
-            if not np.all(np.isfinite(values)):
-                raise ValueError(
-                    f"{name} has values too large to standardise in float64 (the "
-                    "variance overflows); rescale it, for example divide by a "
-                    "power of ten."
-                )
+            # original units of y. Constant outputs do not count towards it.
+            spread = y_scale[~constant] if not np.all(constant) else y_scale
+            y_scale = np.full_like(y_scale, np.sqrt(np.mean(spread**2)))
+        _checks.check_target_scale(y_scale, self.min_scale)
+        self._x_mean, self._x_scale = x_mean, x_scale
         self._y_mean, self._y_scale = y_mean, y_scale
 
     def _initial_head_bias(self, Ys, w):
@@ -419,7 +423,12 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 alpha=self.alpha,
             )  # fmt: skip
             if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
-                return _NONFINITE_LOSS, np.zeros_like(theta)
+                # Report a loss above every one seen, so the line search
+                # backs off whatever the scale of the loss.
+                substitute = _checks.NONFINITE_LOSS
+                if np.isfinite(best["loss"]):
+                    substitute = max(substitute, best["loss"] + abs(best["loss"]) + 1)
+                return substitute, np.zeros_like(theta)
             if loss < best["loss"]:
                 best["loss"] = loss
                 best["theta"] = theta.copy()
@@ -450,19 +459,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 "The loss was not finite at any parameters tried, including the "
                 "initial ones; check X and y for extreme values."
             )
-        warning = None
-        if result.status != 0:
-            reason = (
-                f"the iteration limit max_iter={self.max_iter} was reached; "
-                "increase max_iter or tol"
-                if result.status == 1 and result.nit >= self.max_iter
-                else "scipy reported a problem"
-            )
-            warning = (
-                f"L-BFGS stopped before converging: {reason} (scipy status "
-                f"{result.status}: {result.message}). The parameters with the "
-                "lowest loss seen are kept."
-            )
+        warning = _checks.convergence_message(result, self.max_iter)
         return {
             "theta": best["theta"],
             "loss": float(best["loss"]),
@@ -473,9 +470,19 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
     # -------------------------------------------------------------- predict
 
-    def _output_layer(self, X):
-        Xs = (X - self._x_mean) / self._x_scale
-        return _network.output_layer(self.coefs_, self.intercepts_, Xs, self.activation)
+    def _validate_X(self, X):
+        """Check that the model is fitted and return X as float64, standardised."""
+        check_is_fitted(self)
+        _checks.check_real_numbers(X, "X")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            return (X - self._x_mean) / self._x_scale
+
+    def _output_layer(self, Xs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _network.output_layer(
+                self.coefs_, self.intercepts_, Xs, self.activation
+            )
 
     def predict_dist(self, X):
         """Predict the conditional distribution of y for each row of X.
@@ -494,22 +501,43 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             ``covariances`` (n_samples, n_components, n_outputs) for "diag"
             or (n_samples, n_components) for "spherical". For a model fitted
             on 1-D y its methods take and return 1-D arrays.
+
+        Raises
+        ------
+        ValueError
+            If X contains NaN, infinity, strings or complex numbers, or if the
+            predicted distribution of a row is not finite in float64, which
+            happens only for inputs extremely far from the training data.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        log_weights, scales, means, _ = _mixture.mixture_parameters(
-            self._output_layer(X), self.n_components, self.n_outputs_,
-            self.covariance_type, self.min_scale,
-        )  # fmt: skip
-        means = means * self._y_scale + self._y_mean
-        if self.covariance_type == "spherical":
-            covariances = (scales[:, :, 0] * self._y_scale[0]) ** 2
-        else:
-            covariances = (scales * self._y_scale) ** 2
-        return GaussianMixtureDistribution(
-            np.exp(log_weights), means, covariances, self.covariance_type,
+        Xs = self._validate_X(X)
+        with np.errstate(over="ignore", invalid="ignore"):
+            log_weights, scales, means, _ = _mixture.mixture_parameters(
+                self._output_layer(Xs), self.n_components, self.n_outputs_,
+                self.covariance_type, self.min_scale,
+            )  # fmt: skip
+            means = means * self._y_scale + self._y_mean
+            if self.covariance_type == "spherical":
+                covariances = (scales[:, :, 0] * self._y_scale[0]) ** 2
+            else:
+                covariances = (scales * self._y_scale) ** 2
+            weights = np.exp(log_weights)
+        parameters = np.hstack(
+            [a.reshape(len(Xs), -1) for a in (weights, means, covariances)]
+        )
+        _checks.check_finite_rows(
+            parameters, Xs, "The predicted distribution", remedy=_FAR_X_REMEDY
+        )
+        dist = GaussianMixtureDistribution(
+            weights, means, covariances, self.covariance_type,
             target_1d=self._target_1d,
         )  # fmt: skip
+        # The variance can overflow even where means and covariances do not.
+        with np.errstate(over="ignore", invalid="ignore"):
+            variance = dist.var()
+        _checks.check_finite_rows(
+            variance, Xs, "The predicted variance", remedy=_FAR_X_REMEDY
+        )
+        return dist
 
     def predict(self, X, return_std=False):
         """Predict the conditional mean of y, and optionally its spread.
@@ -556,21 +584,32 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         -------
         score : float
             Weighted mean of ``log p(y_i | x_i)``.
+
+        Raises
+        ------
+        ValueError
+            If X, y or sample_weight are invalid as in :meth:`fit`, or if the
+            log-likelihood of a row is not finite in float64 (a target or an
+            input extremely far from the training data).
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        Xs = self._validate_X(X)
+        _checks.check_real_numbers(y, "y")
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         Y = y.reshape(len(y), -1)
-        if Y.shape != (X.shape[0], self.n_outputs_):
+        if Y.shape != (Xs.shape[0], self.n_outputs_):
             raise ValueError(
-                f"y must have {X.shape[0]} rows (one per row of X) and "
+                f"y must have {Xs.shape[0]} rows (one per row of X) and "
                 f"{self.n_outputs_} outputs; got shape {y.shape}."
             )
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        Ys = (Y - self._y_mean) / self._y_scale
-        row_ll = _mixture.log_likelihood(
-            self._output_layer(X), Ys, self.n_components, self.covariance_type,
-            self.min_scale,
-        )  # fmt: skip
+        sample_weight = _checks.check_weights(sample_weight, Xs)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Ys = (Y - self._y_mean) / self._y_scale
+            row_ll = _mixture.log_likelihood(
+                self._output_layer(Xs), Ys, self.n_components,
+                self.covariance_type, self.min_scale,
+            )  # fmt: skip
         row_ll -= np.sum(np.log(self._y_scale))
+        _checks.check_finite_rows(
+            row_ll, Xs, "The log-likelihood of y", remedy=_FAR_Y_REMEDY
+        )
         return float(np.average(row_ll, weights=sample_weight))
