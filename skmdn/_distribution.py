@@ -236,8 +236,24 @@ class GaussianMixtureDistribution:
         Returns
         -------
         ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        ValueError
+            If a point lies so far from every component of its row that the
+            log-density is below the float64 range (about -1e308).
         """
-        return self._logpdf(self._check_y(y))
+        with np.errstate(over="ignore"):
+            values = self._logpdf(self._check_y(y))
+        not_finite = np.flatnonzero(~np.isfinite(values))
+        if not_finite.size:
+            row = int(not_finite[0])
+            raise ValueError(
+                f"The log-density of `y` at row {row} is below the float64 range: "
+                "the point lies too far from every component of that row. Check "
+                "that y is in the units the model was fitted in."
+            )
+        return values
 
     def _logpdf(self, y):
         """logpdf of validated points of shape (n_samples, n_outputs)."""

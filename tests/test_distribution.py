@@ -511,3 +511,9 @@ def test_one_row_on_a_grid_by_repetition():
     grid = np.linspace(-3.0, 4.0, 5)
     expected = [dist[1].logpdf([value])[0] for value in grid]
     np.testing.assert_allclose(dist[[1] * 5].logpdf(grid), expected, rtol=1e-14)
+
+
+def test_logpdf_beyond_float64_range_raises():
+    dist = _bimodal(n_samples=2)
+    with pytest.raises(ValueError, match="row 1"):
+        dist.logpdf([0.0, 1e300])
