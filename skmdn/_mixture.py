@@ -166,6 +166,7 @@ def head_workspace(n_rows, n_components, n_outputs, covariance_type):
         "excess": (K * S, "columns"),
         "scales": (K * S, "columns"),
         "log_scales": (K * S, "columns"),
+        "inv_scales": (K * S, "columns"),
         "residual": (K * D, "columns"),
         "square": (K * D, "columns"),
         **{name: (K, "columns") for name in per_component},
@@ -180,8 +181,9 @@ def _log_joint_transposed(AT, YT, n_components, covariance_type, min_scale, s):
     With ``AT`` of shape (head_size, m) and ``YT`` of shape (n_outputs, m), it
     sets, for each component k and sample column:
 
-    * ``s.excess = exp(a_sigma)``, ``s.scales = min_scale + s.excess`` and
-      ``s.log_scales``, each of shape (K * S, m);
+    * ``s.excess = exp(a_sigma)``, ``s.scales = min_scale + s.excess``,
+      ``s.log_scales`` and ``s.inv_scales = 1 / s.scales``, each of shape
+      (K * S, m);
     * ``s.residual = (mu - y) / sigma`` and ``s.square`` its square, of shape
       (K * D, m), with outputs varying fastest within a component;
     * ``s.sq_dist``, the sum of ``s.square`` over outputs, shape (K, m);
@@ -200,11 +202,12 @@ def _log_joint_transposed(AT, YT, n_components, covariance_type, min_scale, s):
     np.exp(s.excess, out=s.excess)
     np.add(s.excess, min_scale, out=s.scales)
     np.log(s.scales, out=s.log_scales)
+    np.divide(1.0, s.scales, out=s.inv_scales)
 
     # The sign of the residual does not matter to the density, and (mu - y)
     # makes the mean gradient below come out without a negation.
     np.subtract(means, YT, out=residual)  # (K, D, m) - (D, m)
-    residual /= s.scales.reshape(K, S, m)  # S = 1 broadcasts over outputs
+    residual *= s.inv_scales.reshape(K, S, m)  # S = 1 broadcasts over outputs
     np.multiply(s.residual, s.residual, out=s.square)
     np.sum(s.square.reshape(K, D, m), axis=1, out=s.sq_dist)
 
@@ -319,7 +322,8 @@ def nll_and_grad_transposed(
     #   d/da_mu_kd = gamma_k r_kd / sigma_kd,
     #   diag: d/da_sigma_kd = gamma_k (1 - r_kd^2) excess_kd / sigma_kd,
     #   spherical: d/da_sigma_k = gamma_k (D - sum_d r_kd^2) excess_k / sigma_k.
-    np.divide(s.residual.reshape(K, D, m), s.scales.reshape(K, S, m), out=g_means)
+    inv_scales = s.inv_scales.reshape(K, S, m)
+    np.multiply(s.residual.reshape(K, D, m), inv_scales, out=g_means)
     g_means *= w_gamma[:, None, :]
     if S == 1:
         np.subtract(float(D), s.sq_dist, out=g_raw)
@@ -327,8 +331,8 @@ def nll_and_grad_transposed(
         np.subtract(1.0, s.square, out=g_raw)
     g_raw_per_output = g_raw.reshape(K, S, m)
     g_raw_per_output *= w_gamma[:, None, :]
+    s.excess *= s.inv_scales
     g_raw *= s.excess
-    g_raw /= s.scales
     return nll
 
 
