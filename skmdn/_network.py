@@ -339,7 +339,16 @@ def loss_and_grad(
     return (nll + penalty) / total_weight, grad
 
 
-def output_layer(coefs, intercepts, X, activation, block_size=DEFAULT_BLOCK_SIZE):
+def output_layer(
+    coefs,
+    intercepts,
+    X,
+    activation,
+    block_size=DEFAULT_BLOCK_SIZE,
+    *,
+    x_mean=None,
+    x_scale=None,
+):
     """Return the output-layer activations for ``X``, computed in row blocks.
 
     Parameters
@@ -351,6 +360,9 @@ def output_layer(coefs, intercepts, X, activation, block_size=DEFAULT_BLOCK_SIZE
     block_size : int or None
         Rows per block; None for one block. Blocks bound the memory taken by
         the hidden layers.
+    x_mean, x_scale : ndarray of shape (n_features,) or None
+        If given, the network sees ``(X - x_mean) / x_scale``, computed block
+        by block so that no standardised copy of ``X`` is made.
 
     Returns
     -------
@@ -361,5 +373,8 @@ def output_layer(coefs, intercepts, X, activation, block_size=DEFAULT_BLOCK_SIZE
     step = n_samples if block_size is None else max(int(block_size), 1)
     for start in range(0, n_samples, step):
         rows = slice(start, start + step)
-        A[rows] = forward(coefs, intercepts, X[rows], activation)[-1]
+        X_block = X[rows]
+        if x_mean is not None:
+            X_block = (X_block - x_mean) / x_scale
+        A[rows] = forward(coefs, intercepts, X_block, activation)[-1]
     return A

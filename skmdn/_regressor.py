@@ -33,8 +33,13 @@ def _weighted_mean_and_scale(Z, w):
     """
     total = w.sum()
     mean = (w @ Z) / total
+    # Summed over row blocks, so that no temporary as large as Z is made.
+    var = np.zeros_like(mean)
     with np.errstate(over="ignore", invalid="ignore"):
-        var = (w @ (Z - mean) ** 2) / total
+        for start in range(0, len(Z), _network.DEFAULT_BLOCK_SIZE):
+            rows = slice(start, start + _network.DEFAULT_BLOCK_SIZE)
+            var += w[rows] @ (Z[rows] - mean) ** 2
+    var /= total
     scale = np.sqrt(var)
     tiny = 10.0 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)
     scale[scale <= tiny] = 1.0
@@ -290,7 +295,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         self._target_1d = target_1d
         self.n_outputs_ = n_outputs
 
-        Xs = (X - self._x_mean) / self._x_scale
+        # X is standardised block by block inside the loss, never copied.
         Ys = (Y - self._y_mean) / self._y_scale
         layer_units = self._layer_units(X.shape[1], hidden, n_outputs)
 
@@ -309,7 +314,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         for i, theta0 in enumerate(starts):
             if self.verbose and len(starts) > 1:
                 print(f"Initialisation {i + 1} of {len(starts)}")
-            run = self._optimize(theta0, Xs, Ys, sample_weight, layer_units)
+            run = self._optimize(theta0, X, Ys, sample_weight, layer_units)
             if best is None or run["loss"] < best["loss"]:
                 best = run
 
@@ -407,16 +412,21 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         intercepts[-1] = head_bias.copy()
         return _network.pack(coefs, intercepts)
 
-    def _optimize(self, theta0, Xs, Ys, w, layer_units):
+    def _optimize(self, theta0, X, Ys, w, layer_units):
         """Run L-BFGS-B from ``theta0`` and return the best finite parameters."""
         best = {"loss": np.inf, "theta": theta0.copy()}
+        workspace = _network.Workspace(
+            min(len(X), _network.DEFAULT_BLOCK_SIZE), layer_units,
+            self.n_components, Ys.shape[1], self.covariance_type,
+        )  # fmt: skip
 
         def objective(theta):
             loss, grad = _network.loss_and_grad(
-                theta, Xs, Ys, w, layer_units=layer_units,
+                theta, X, Ys, w, layer_units=layer_units,
                 activation=self.activation, n_components=self.n_components,
                 covariance_type=self.covariance_type, min_scale=self.min_scale,
-                alpha=self.alpha,
+                alpha=self.alpha, x_mean=self._x_mean, x_scale=self._x_scale,
+                workspace=workspace,
             )  # fmt: skip
             if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
                 return _NONFINITE_LOSS, np.zeros_like(theta)
@@ -474,8 +484,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     # -------------------------------------------------------------- predict
 
     def _output_layer(self, X):
-        Xs = (X - self._x_mean) / self._x_scale
-        return _network.output_layer(self.coefs_, self.intercepts_, Xs, self.activation)
+        return _network.output_layer(
+            self.coefs_, self.intercepts_, X, self.activation,
+            x_mean=self._x_mean, x_scale=self._x_scale,
+        )  # fmt: skip
 
     def predict_dist(self, X):
         """Predict the conditional distribution of y for each row of X.
