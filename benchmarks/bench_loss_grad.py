@@ -15,7 +15,8 @@ K = 5 "diag" components, in float64, this script times, in one run:
   the same hidden layer, max_iter and tol=0, total fit time divided by
   iterations (and by loss evaluations).
 
-Each time is the median of ``--repeats`` wall-clock runs. Run it on an idle
+Each time is the median of ``--repeats`` runs, by the wall clock or, with
+``--clock cpu``, by the CPU time of the process. Run it on an idle
 machine: other processes on the same cores inflate every figure, and the
 load average is printed before and after for that reason.
 
@@ -46,14 +47,20 @@ COVARIANCE = "diag"
 MIN_SCALE, ALPHA = 1e-3, 1e-4
 
 
+# Set from --clock: time.perf_counter (wall clock) or time.process_time (CPU
+# time of all threads of this process, which other processes on a busy
+# machine do not inflate).
+clock = time.perf_counter
+
+
 def median_time(fun, repeats):
-    """Median wall-clock seconds of ``repeats`` calls, after one warm-up call."""
+    """Median seconds of ``repeats`` calls by ``clock``, after one warm-up call."""
     fun()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         fun()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return float(np.median(times))
 
 
@@ -154,20 +161,32 @@ def time_torch(X, Y, w, theta, layer_units, repeats):
     return median_time(forward_backward, repeats), loss, grad
 
 
-def counted(obj, name, counter):
-    """Replace ``obj.name`` by a wrapper that counts calls; return the original."""
+def counted(obj, name, tally):
+    """Replace ``obj.name`` by a wrapper that counts and times its calls.
+
+    ``tally`` is a two-item list that receives the number of calls and their
+    total time by ``clock``. Returns the original attribute.
+    """
     original = getattr(obj, name)
 
     def wrapper(*args, **kwargs):
-        counter[0] += 1
-        return original(*args, **kwargs)
+        start = clock()
+        result = original(*args, **kwargs)
+        tally[0] += 1
+        tally[1] += clock() - start
+        return result
 
     setattr(obj, name, wrapper)
     return original
 
 
 def time_per_iteration(X, Y, max_iter):
-    """Fit both estimators; return seconds per iteration and per evaluation."""
+    """Fit both estimators and return, for each, a dict of timings and counts.
+
+    The keys are ``per_iter`` (fit time / iterations), ``per_eval`` (mean
+    time inside the loss function), ``outside_loss`` (fit time outside it),
+    ``n_iter`` and ``n_eval``, with times in seconds by ``clock``.
+    """
     results = {}
     estimators = {
         "mlp": MLPRegressor(
@@ -183,18 +202,24 @@ def time_per_iteration(X, Y, max_iter):
     targets = {"mlp": (MLPRegressor, "_loss_grad_lbfgs"), "ours": (_network, "loss_and_grad")}
     for name, estimator in estimators.items():
         owner, attribute = targets[name]
-        calls = [0]
-        original = counted(owner, attribute, calls)
+        tally = [0, 0.0]
+        original = counted(owner, attribute, tally)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                start = time.perf_counter()
+                start = clock()
                 estimator.fit(X, Y)
-                elapsed = time.perf_counter() - start
+                elapsed = clock() - start
         finally:
             setattr(owner, attribute, original)
-        n_iter = estimator.n_iter_
-        results[name] = (elapsed / n_iter, elapsed / calls[0], n_iter, calls[0])
+        n_calls, loss_time = tally
+        results[name] = {
+            "per_iter": elapsed / estimator.n_iter_,
+            "per_eval": loss_time / n_calls,
+            "outside_loss": elapsed - loss_time,
+            "n_iter": estimator.n_iter_,
+            "n_eval": n_calls,
+        }
     return results
 
 
@@ -224,14 +249,24 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument(
+        "--clock", choices=["wall", "cpu"], default="wall",
+        help="wall-clock time, or CPU time of the process (all its threads)",
+    )  # fmt: skip
+    parser.add_argument(
         "--block-size", type=int, default=_network.DEFAULT_BLOCK_SIZE,
         help="rows per block of loss_and_grad in the single-evaluation timing",
     )  # fmt: skip
     parser.add_argument(
-        "--max-iter", type=int, default=30,
+        "--max-iter", type=int, default=100,
         help="L-BFGS iterations of each fit in the per-iteration comparison",
     )  # fmt: skip
+    parser.add_argument(
+        "--skip-fits", action="store_true",
+        help="skip the per-iteration comparison with MLPRegressor",
+    )  # fmt: skip
     args = parser.parse_args()
+    global clock
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
 
     blas_threads = [
         info["num_threads"]
@@ -258,9 +293,10 @@ def main():
         loss_diff = abs(loss - torch_loss) / abs(torch_loss)
         grad_diff = np.max(np.abs(grad - torch_grad)) / np.max(np.abs(torch_grad))
         rows.append((n_samples, ours, floor, torch_time, loss_diff, grad_diff))
-        fits.append((n_samples, time_per_iteration(X, Y, args.max_iter)))
+        if not args.skip_fits:
+            fits.append((n_samples, time_per_iteration(X, Y, args.max_iter)))
 
-    print("One loss-and-gradient evaluation (median wall-clock ms)")
+    print(f"One loss-and-gradient evaluation (median {args.clock} ms)")
     print()
     print("| n | ours | floor | torch | ours/floor | ours/torch | "
           "loss vs torch (rel.) | grad vs torch (rel.) |")  # fmt: skip
@@ -271,25 +307,40 @@ def main():
             f"{1e3 * torch_time:.3f} | {ours / floor:.2f} | "
             f"{ours / torch_time:.2f} | {loss_diff:.1e} | {grad_diff:.1e} |"
         )
-    print()
-    print(f"Per L-BFGS iteration, fits with max_iter={args.max_iter} and tol=0 (ms)")
-    print()
-    print("| n | MLP per iter | ours per iter | ours/MLP | MLP per eval | "
-          "ours per eval | MLP iters, evals | ours iters, evals |")  # fmt: skip
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n_samples, result in fits:
-        mlp, ours = result["mlp"], result["ours"]
-        print(
-            f"| {n_samples} | {1e3 * mlp[0]:.3f} | {1e3 * ours[0]:.3f} | "
-            f"{ours[0] / mlp[0]:.2f} | {1e3 * mlp[1]:.3f} | {1e3 * ours[1]:.3f} | "
-            f"{mlp[2]}, {mlp[3]} | {ours[2]}, {ours[3]} |"
-        )
+    if fits:
+        print_fits(fits, args)
     times = {n_samples: ours for n_samples, ours, *_ in rows}
     if 10000 in times and 100000 in times:
         print()
         print(f"time(1e5) / time(1e4) = {times[100000] / times[10000]:.2f}")
     print()
     print(f"load average after: {os.getloadavg()}")
+
+
+def print_fits(fits, args):
+    print()
+    print(
+        f"Per L-BFGS iteration, fits with max_iter={args.max_iter} and tol=0 "
+        f"({args.clock} ms)"
+    )
+    print()
+    print("Per eval is the time inside the loss function itself; outside is the")
+    print("rest of the fit (validation, initialisation, the L-BFGS update).")
+    print()
+    print("| n | MLP per iter | ours per iter | ours/MLP | MLP per eval | "
+          "ours per eval | MLP outside | ours outside | MLP iters, evals | "
+          "ours iters, evals |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n_samples, result in fits:
+        mlp, ours = result["mlp"], result["ours"]
+        print(
+            f"| {n_samples} | {1e3 * mlp['per_iter']:.3f} | "
+            f"{1e3 * ours['per_iter']:.3f} | "
+            f"{ours['per_iter'] / mlp['per_iter']:.2f} | "
+            f"{1e3 * mlp['per_eval']:.3f} | {1e3 * ours['per_eval']:.3f} | "
+            f"{1e3 * mlp['outside_loss']:.0f} | {1e3 * ours['outside_loss']:.0f} | "
+            f"{mlp['n_iter']}, {mlp['n_eval']} | {ours['n_iter']}, {ours['n_eval']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ MIB = 2**20
 
 
 def resident_mib(field):
-    """Return a VmRSS or VmHWM line of /proc/self/status, in MiB."""
+    """Return a field of /proc/self/status such as VmRSS or VmHWM, in MiB."""
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith(field + ":"):
