@@ -199,9 +199,12 @@ def time_per_iteration(X, Y, max_iter):
             max_iter=max_iter, tol=0.0, random_state=0,
         ),
     }  # fmt: skip
-    targets = {"mlp": (MLPRegressor, "_loss_grad_lbfgs"), "ours": (_network, "loss_and_grad")}
+    loss_functions = {
+        "mlp": (MLPRegressor, "_loss_grad_lbfgs"),
+        "ours": (_network, "loss_and_grad"),
+    }
     for name, estimator in estimators.items():
-        owner, attribute = targets[name]
+        owner, attribute = loss_functions[name]
         tally = [0, 0.0]
         original = counted(owner, attribute, tally)
         try:

@@ -302,7 +302,9 @@ def loss_and_grad(
     step = n_samples if block_size is None else max(int(block_size), 1)
     step = min(step, n_samples)
     if workspace is None:
-        workspace = Workspace(step, layer_units, n_components, n_outputs, covariance_type)
+        workspace = Workspace(
+            step, layer_units, n_components, n_outputs, covariance_type
+        )
     elif not workspace.matches(layer_units, n_components, n_outputs, covariance_type):
         raise ValueError(
             "The workspace was built for another network or mixture head; "
