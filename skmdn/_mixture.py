@@ -181,7 +181,8 @@ def _log_joint_transposed(AT, YT, n_components, covariance_type, min_scale, s):
     With ``AT`` of shape (head_size, m) and ``YT`` of shape (n_outputs, m), it
     sets, for each component k and sample column:
 
-    * ``s.excess = exp(a_sigma)``, ``s.scales = min_scale + s.excess``,
+    * ``s.excess = exp(a_sigma)``, with ``a_sigma`` clipped to
+      [MIN_EXPONENT, MAX_LOG_SCALE], ``s.scales = min_scale + s.excess``,
       ``s.log_scales`` and ``s.inv_scales = 1 / s.scales``, each of shape
       (K * S, m);
     * ``s.residual = (mu - y) / sigma`` and ``s.square`` its square, of shape
