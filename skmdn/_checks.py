@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.utils.validation import _check_sample_weight
 
 from skmdn._mixture import MAX_LOG_SCALE
+from skmdn._network import DEFAULT_BLOCK_SIZE
 
 # Loss reported to L-BFGS in place of a non-finite value, so that its line
 # search backs off instead of stepping into a region where the network
@@ -71,13 +72,20 @@ def check_weights(sample_weight, X):
     return sample_weight
 
 
+def _row_blocks(n_rows):
+    """Yield slices of at most DEFAULT_BLOCK_SIZE rows covering ``n_rows``."""
+    for start in range(0, n_rows, DEFAULT_BLOCK_SIZE):
+        yield slice(start, start + DEFAULT_BLOCK_SIZE)
+
+
 def weighted_mean_and_scale(Z, w):
     """Column means and standard deviations of ``Z`` under row weights ``w``.
 
     Columns are divided by their largest magnitude before any sum or square,
     so values near the float64 limits neither overflow nor underflow. A column
     whose spread is zero or within rounding of its mean is constant: it gets
-    scale 1, so that standardising never divides by zero.
+    scale 1, so that standardising never divides by zero. The sums run over
+    blocks of rows, so no temporary array as large as ``Z`` is made.
 
     Returns
     -------
@@ -86,14 +94,25 @@ def weighted_mean_and_scale(Z, w):
     constant : ndarray of bool, shape (n_columns,)
     """
     fraction = w / w.sum()
+    n_rows, n_columns = Z.shape
     with np.errstate(over="ignore", invalid="ignore"):
-        magnitude = np.max(np.abs(Z), axis=0)
+        magnitude = np.zeros(n_columns)
+        for rows in _row_blocks(n_rows):
+            np.maximum(magnitude, np.max(np.abs(Z[rows]), axis=0), out=magnitude)
         magnitude[magnitude == 0] = 1.0
-        mean = magnitude * (fraction @ (Z / magnitude))
-        centred = Z - mean
-        spread = np.max(np.abs(centred), axis=0)
+        mean = np.zeros(n_columns)
+        for rows in _row_blocks(n_rows):
+            mean += fraction[rows] @ (Z[rows] / magnitude)
+        mean *= magnitude
+
+        spread = np.zeros(n_columns)
+        for rows in _row_blocks(n_rows):
+            np.maximum(spread, np.max(np.abs(Z[rows] - mean), axis=0), out=spread)
         spread[spread == 0] = 1.0
-        scale = spread * np.sqrt(fraction @ (centred / spread) ** 2)
+        variance = np.zeros(n_columns)
+        for rows in _row_blocks(n_rows):
+            variance += fraction[rows] @ ((Z[rows] - mean) / spread) ** 2
+        scale = spread * np.sqrt(variance)
     constant = scale <= 10.0 * np.finfo(np.float64).eps * np.abs(mean)
     scale[constant] = 1.0
     return mean, scale, constant
@@ -133,17 +152,19 @@ def check_target_scale(y_scale, min_scale):
         )
 
 
-def check_finite_rows(values, Xs, description, *, remedy):
+def check_finite_rows(values, X, description, *, x_mean, x_scale, remedy):
     """Raise a ValueError if a row of ``values`` is not finite.
 
     Parameters
     ----------
     values : ndarray whose first axis is the rows of X
-    Xs : ndarray of shape (n_samples, n_features)
-        The standardised inputs, to report how far the failing rows lie
-        from the training data.
+    X : ndarray of shape (n_samples, n_features)
+        The inputs, to report how far the failing rows lie from the training
+        data.
     description : str
         The name of ``values`` that starts the message.
+    x_mean, x_scale : ndarray of shape (n_features,)
+        The training mean and standard deviation of X.
     remedy : str
         The last sentence of the message: what the caller can do.
     """
@@ -151,7 +172,8 @@ def check_finite_rows(values, Xs, description, *, remedy):
     if np.all(finite):
         return
     bad = np.flatnonzero(~finite)
-    distance = np.max(np.abs(Xs[bad]))
+    with np.errstate(over="ignore"):
+        distance = np.max(np.abs((X[bad] - x_mean) / x_scale))
     raise ValueError(
         f"{description} is not finite in float64 for {bad.size} rows of X (first: row "
         f"{bad[0]}), which lie up to {distance:.3g} training standard "

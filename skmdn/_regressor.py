@@ -288,7 +288,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         self._target_1d = target_1d
         self.n_outputs_ = n_outputs
 
-        Xs = (X - self._x_mean) / self._x_scale
+        # X is standardised block by block inside the loss, never copied.
         Ys = (Y - self._y_mean) / self._y_scale
         layer_units = self._layer_units(X.shape[1], hidden, n_outputs)
 
@@ -307,7 +307,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         for i, theta0 in enumerate(starts):
             if self.verbose and len(starts) > 1:
                 print(f"Initialisation {i + 1} of {len(starts)}")
-            run = self._optimize(theta0, Xs, Ys, sample_weight, layer_units)
+            run = self._optimize(theta0, X, Ys, sample_weight, layer_units)
             if best is None or run["loss"] < best["loss"]:
                 best = run
 
@@ -411,16 +411,21 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         intercepts[-1] = head_bias.copy()
         return _network.pack(coefs, intercepts)
 
-    def _optimize(self, theta0, Xs, Ys, w, layer_units):
+    def _optimize(self, theta0, X, Ys, w, layer_units):
         """Run L-BFGS-B from ``theta0`` and return the best finite parameters."""
         best = {"loss": np.inf, "theta": theta0.copy()}
+        workspace = _network.Workspace(
+            min(len(X), _network.DEFAULT_BLOCK_SIZE), layer_units,
+            self.n_components, Ys.shape[1], self.covariance_type,
+        )  # fmt: skip
 
         def objective(theta):
             loss, grad = _network.loss_and_grad(
-                theta, Xs, Ys, w, layer_units=layer_units,
+                theta, X, Ys, w, layer_units=layer_units,
                 activation=self.activation, n_components=self.n_components,
                 covariance_type=self.covariance_type, min_scale=self.min_scale,
-                alpha=self.alpha,
+                alpha=self.alpha, x_mean=self._x_mean, x_scale=self._x_scale,
+                workspace=workspace,
             )  # fmt: skip
             if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
                 # Report a loss above every one seen, so the line search
@@ -471,18 +476,24 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     # -------------------------------------------------------------- predict
 
     def _validate_X(self, X):
-        """Check that the model is fitted and return X as float64, standardised."""
+        """Check that the model is fitted and return X as float64."""
         check_is_fitted(self)
         _checks.check_real_numbers(X, "X")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        with np.errstate(over="ignore"):
-            return (X - self._x_mean) / self._x_scale
+        return validate_data(self, X, reset=False, dtype=np.float64)
 
-    def _output_layer(self, Xs):
+    def _output_layer(self, X):
+        """Return the output layer for X, standardised block by block."""
         with np.errstate(over="ignore", invalid="ignore"):
             return _network.output_layer(
-                self.coefs_, self.intercepts_, Xs, self.activation
-            )
+                self.coefs_, self.intercepts_, X, self.activation,
+                x_mean=self._x_mean, x_scale=self._x_scale,
+            )  # fmt: skip
+
+    def _check_finite_rows(self, values, X, description, remedy):
+        _checks.check_finite_rows(
+            values, X, description, x_mean=self._x_mean, x_scale=self._x_scale,
+            remedy=remedy,
+        )  # fmt: skip
 
     def predict_dist(self, X):
         """Predict the conditional distribution of y for each row of X.
@@ -509,10 +520,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             predicted distribution of a row is not finite in float64, which
             happens only for inputs extremely far from the training data.
         """
-        Xs = self._validate_X(X)
+        X = self._validate_X(X)
         with np.errstate(over="ignore", invalid="ignore"):
             log_weights, scales, means, _ = _mixture.mixture_parameters(
-                self._output_layer(Xs), self.n_components, self.n_outputs_,
+                self._output_layer(X), self.n_components, self.n_outputs_,
                 self.covariance_type, self.min_scale,
             )  # fmt: skip
             means = means * self._y_scale + self._y_mean
@@ -522,10 +533,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 covariances = (scales * self._y_scale) ** 2
             weights = np.exp(log_weights)
         parameters = np.hstack(
-            [a.reshape(len(Xs), -1) for a in (weights, means, covariances)]
+            [a.reshape(len(X), -1) for a in (weights, means, covariances)]
         )
-        _checks.check_finite_rows(
-            parameters, Xs, "The predicted distribution", remedy=_FAR_X_REMEDY
+        self._check_finite_rows(
+            parameters, X, "The predicted distribution", remedy=_FAR_X_REMEDY
         )
         dist = GaussianMixtureDistribution(
             weights, means, covariances, self.covariance_type,
@@ -534,8 +545,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         # The variance can overflow even where means and covariances do not.
         with np.errstate(over="ignore", invalid="ignore"):
             variance = dist.var()
-        _checks.check_finite_rows(
-            variance, Xs, "The predicted variance", remedy=_FAR_X_REMEDY
+        self._check_finite_rows(
+            variance, X, "The predicted variance", remedy=_FAR_X_REMEDY
         )
         return dist
 
@@ -592,24 +603,24 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             log-likelihood of a row is not finite in float64 (a target or an
             input extremely far from the training data).
         """
-        Xs = self._validate_X(X)
+        X = self._validate_X(X)
         _checks.check_real_numbers(y, "y")
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         Y = y.reshape(len(y), -1)
-        if Y.shape != (Xs.shape[0], self.n_outputs_):
+        if Y.shape != (X.shape[0], self.n_outputs_):
             raise ValueError(
-                f"y must have {Xs.shape[0]} rows (one per row of X) and "
+                f"y must have {X.shape[0]} rows (one per row of X) and "
                 f"{self.n_outputs_} outputs; got shape {y.shape}."
             )
-        sample_weight = _checks.check_weights(sample_weight, Xs)
+        sample_weight = _checks.check_weights(sample_weight, X)
         with np.errstate(over="ignore", invalid="ignore"):
             Ys = (Y - self._y_mean) / self._y_scale
             row_ll = _mixture.log_likelihood(
-                self._output_layer(Xs), Ys, self.n_components,
+                self._output_layer(X), Ys, self.n_components,
                 self.covariance_type, self.min_scale,
             )  # fmt: skip
         row_ll -= np.sum(np.log(self._y_scale))
-        _checks.check_finite_rows(
-            row_ll, Xs, "The log-likelihood of y", remedy=_FAR_Y_REMEDY
+        self._check_finite_rows(
+            row_ll, X, "The log-likelihood of y", remedy=_FAR_Y_REMEDY
         )
         return float(np.average(row_ll, weights=sample_weight))

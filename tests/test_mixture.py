@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from scipy import stats
-from scipy.special import logsumexp, softmax
+from scipy.special import log_softmax, logsumexp, softmax
 
 from skmdn import _mixture
 
@@ -78,3 +78,46 @@ def test_log_likelihood_is_logsumexp_of_components():
 def test_unknown_covariance_type_raises():
     with pytest.raises(ValueError, match="covariance_type"):
         _mixture.head_size(2, 2, "full")
+
+
+def _reference_nll_and_grad(A, Y, w, K, covariance_type, min_scale):
+    """The head's NLL and gradient written directly from the formulas, row by row."""
+    n_samples, D = Y.shape
+    logits, raw, means = _mixture.split_head(A, K, D, covariance_type)
+    excess = np.exp(raw)
+    sigma = (min_scale + excess) * np.ones((1, 1, D))  # (n, K, D)
+    r = (Y[:, None, :] - means) / sigma
+    log_density = (
+        -0.5 * np.sum(r**2, axis=2)
+        - np.sum(np.log(sigma), axis=2)
+        - 0.5 * D * np.log(2 * np.pi)
+    )
+    log_joint = log_softmax(logits, axis=1) + log_density
+    row_ll = logsumexp(log_joint, axis=1)
+    gamma = np.exp(log_joint - row_ll[:, None]) * w[:, None]
+    g_logits = softmax(logits, axis=1) * w[:, None] - gamma
+    g_means = -gamma[:, :, None] * r / sigma
+    g_raw = gamma[:, :, None] * (1 - r**2)
+    if covariance_type == "spherical":
+        g_raw = g_raw.sum(axis=2, keepdims=True)
+    g_raw *= excess / (min_scale + excess)
+    grad = np.concatenate(
+        [g_logits, g_raw.reshape(n_samples, -1), g_means.reshape(n_samples, -1)],
+        axis=1,
+    )
+    return -(w @ row_ll), grad
+
+
+@pytest.mark.parametrize("covariance_type", _mixture.COVARIANCE_TYPES)
+@pytest.mark.parametrize("n_components, n_outputs", [(1, 1), (3, 2), (4, 5)])
+def test_nll_and_grad_match_direct_formulas(covariance_type, n_components, n_outputs):
+    """The in-place transposed head agrees with a direct row-wise evaluation."""
+    A, Y = _random_head(50, n_components, n_outputs, covariance_type, seed=2)
+    A *= 3.0  # spread the responsibilities and scales over a wide range
+    w = np.random.RandomState(3).uniform(0.0, 2.0, size=len(A))
+    expected_nll, expected_grad = _reference_nll_and_grad(
+        A, Y, w, n_components, covariance_type, 1e-2
+    )
+    nll, grad = _mixture.nll_and_grad(A, Y, w, n_components, covariance_type, 1e-2)
+    np.testing.assert_allclose(nll, expected_nll, rtol=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-14)

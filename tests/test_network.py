@@ -131,3 +131,77 @@ def test_unknown_activation_raises():
     with pytest.raises(ValueError, match="activation"):
         _network.forward([np.ones((1, 1)), np.ones((1, 1))], [np.ones(1)] * 2,
                          np.ones((1, 1)), "softsign")  # fmt: skip
+
+
+def _loss_kwargs(layer_units, covariance_type="diag"):
+    return dict(
+        layer_units=layer_units, activation="tanh", n_components=3,
+        covariance_type=covariance_type, min_scale=1e-3, alpha=1e-2,
+    )  # fmt: skip
+
+
+def test_loss_standardises_input_per_block():
+    """x_mean and x_scale give the result of standardising X beforehand."""
+    rng = np.random.RandomState(4)
+    layer_units = [3, 6, _mixture.head_size(3, 2, "diag")]
+    theta = rng.normal(scale=0.3, size=_network.n_params(layer_units))
+    X = rng.normal(loc=5.0, scale=40.0, size=(50, 3))
+    Y, w = rng.normal(size=(50, 2)), np.ones(50)
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    kwargs = _loss_kwargs(layer_units)
+    inside = _network.loss_and_grad(
+        theta, X, Y, w, x_mean=mean, x_scale=scale, block_size=16, **kwargs
+    )
+    outside = _network.loss_and_grad(
+        theta, (X - mean) / scale, Y, w, block_size=16, **kwargs
+    )
+    assert inside[0] == outside[0]
+    np.testing.assert_array_equal(inside[1], outside[1])
+
+    coefs, intercepts = _network.unpack(theta, layer_units)
+    np.testing.assert_array_equal(
+        _network.output_layer(
+            coefs, intercepts, X, "tanh", 16, x_mean=mean, x_scale=scale
+        ),
+        _network.output_layer(coefs, intercepts, (X - mean) / scale, "tanh", 16),
+    )
+
+
+@pytest.mark.parametrize("covariance_type", _mixture.COVARIANCE_TYPES)
+def test_reused_workspace_matches_fresh_one(covariance_type):
+    """A workspace reused across calls and block heights keeps no stale state."""
+    rng = np.random.RandomState(5)
+    layer_units = [2, 5, 4, _mixture.head_size(3, 2, covariance_type)]
+    X, Y = rng.normal(size=(23, 2)), rng.normal(size=(23, 2))
+    w = rng.uniform(0.5, 2.0, size=23)
+    kwargs = _loss_kwargs(layer_units, covariance_type)
+    workspace = _network.Workspace(8, layer_units, 3, 2, covariance_type)
+    for seed, n_rows in [(0, 23), (1, 5), (2, 23)]:
+        theta = np.random.RandomState(seed).normal(
+            scale=0.5, size=_network.n_params(layer_units)
+        )
+        reused = _network.loss_and_grad(
+            theta, X[:n_rows], Y[:n_rows], w[:n_rows], block_size=8,
+            workspace=workspace, **kwargs,
+        )  # fmt: skip
+        fresh = _network.loss_and_grad(
+            theta, X[:n_rows], Y[:n_rows], w[:n_rows], block_size=8, **kwargs
+        )
+        assert reused[0] == fresh[0]
+        np.testing.assert_array_equal(reused[1], fresh[1])
+
+
+def test_workspace_mismatch_raises():
+    """A workspace built for another network or for smaller blocks is rejected."""
+    layer_units = [2, 5, _mixture.head_size(3, 2, "diag")]
+    theta = np.zeros(_network.n_params(layer_units))
+    X, Y, w = np.zeros((10, 2)), np.zeros((10, 2)), np.ones(10)
+    kwargs = _loss_kwargs(layer_units)
+    other = _network.Workspace(10, [2, 6, layer_units[-1]], 3, 2, "diag")
+    with pytest.raises(ValueError, match="another network"):
+        _network.loss_and_grad(theta, X, Y, w, workspace=other, **kwargs)
+    small = _network.Workspace(4, layer_units, 3, 2, "diag")
+    with pytest.raises(ValueError, match="Blocks must have 1 to 4 samples"):
+        _network.loss_and_grad(
+            theta, X, Y, w, block_size=8, workspace=small, **kwargs
+        )

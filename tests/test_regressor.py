@@ -360,3 +360,19 @@ def test_nonfinite_loss_is_never_kept(monkeypatch):
     assert np.isfinite(model.loss_)
     assert all(np.all(np.isfinite(W)) for W in model.coefs_)
     assert np.all(np.isfinite(model.predict(X)))
+
+
+def test_fit_passes_float64_input_without_copy(monkeypatch):
+    """A float64 C-contiguous X reaches the loss itself, not a standardised copy."""
+    X, y = _linear_data()
+    seen = []
+    original = _network.loss_and_grad
+
+    def record(theta, X_seen, *args, **kwargs):
+        seen.append(X_seen)
+        return original(theta, X_seen, *args, **kwargs)
+
+    monkeypatch.setattr(_network, "loss_and_grad", record)
+    _small(max_iter=5).fit(X, y)
+    assert seen
+    assert all(np.shares_memory(X_seen, X) for X_seen in seen)
