@@ -4,10 +4,12 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
@@ -111,8 +113,33 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         the loss) and ``gtol`` (largest gradient entry).
 
     n_init : int, default=1
-        Number of initialisations. Each is trained in turn and the one with
-        the lowest final training loss is kept.
+        Number of initialisations. Each is trained from its own random
+        weights and one is kept: the one with the highest validation
+        log-likelihood when ``early_stopping`` is True, otherwise the one with
+        the lowest final training loss.
+
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the training rows and
+        stop L-BFGS when their log-likelihood has not improved for
+        ``n_iter_no_change`` iterations. The parameters with the highest
+        validation log-likelihood seen are kept. The network is then trained
+        on the other rows only, and the standardisation of X and y uses
+        those rows too.
+
+    validation_fraction : float, default=0.1
+        Share of the training rows held out for early stopping, drawn at
+        random with ``random_state``. Only used when ``early_stopping`` is
+        True.
+
+    n_iter_no_change : int, default=20
+        Number of L-BFGS iterations without a new best validation
+        log-likelihood after which training stops. Only used when
+        ``early_stopping`` is True.
+
+    n_jobs : int, default=None
+        Number of initialisations trained in parallel through joblib.
+        ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context,
+        and -1 means all processors. The fitted model does not depend on it.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation. An int gives the same model, bit for
@@ -146,7 +173,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         Number of target dimensions D.
 
     n_iter_ : int
-        Number of L-BFGS iterations of the kept initialisation.
+        Number of L-BFGS iterations run for the kept initialisation, including
+        the iterations after the best validation score when
+        ``early_stopping`` is True.
 
     loss_ : float
         Final training loss: the weighted mean negative log-likelihood in
@@ -154,6 +183,17 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
     loss_curve_ : list of float
         Training loss after each iteration of the kept initialisation.
+
+    validation_scores_ : list of float or None
+        Mean log-likelihood per sample of the held-out rows, in the original
+        units of y, after each iteration of the kept initialisation. None
+        unless ``early_stopping`` is True.
+
+    best_validation_score_ : float or None
+        Highest value in ``validation_scores_`` (or of the initial
+        parameters, if no iteration improved on them); the parameters that
+        reached it are the fitted ones. None unless ``early_stopping`` is
+        True.
 
     See Also
     --------
@@ -187,6 +227,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
@@ -204,6 +248,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         max_iter=500,
         tol=1e-6,
         n_init=1,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=20,
+        n_jobs=None,
         random_state=None,
         warm_start=False,
         verbose=0,
@@ -217,6 +265,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.n_init = n_init
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
@@ -285,43 +337,83 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                     "hidden_layer_sizes, n_components or covariance_type changed. "
                     "Set warm_start=False to fit anew."
                 )
+
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
+        if self.early_stopping:
+            fit_rows, val_rows = self._split_validation(sample_weight, rng)
         else:
-            self._set_scalers(X, Y, sample_weight)
+            fit_rows, val_rows = np.arange(X.shape[0]), None
+        X_fit, Y_fit, w_fit = X[fit_rows], Y[fit_rows], sample_weight[fit_rows]
+        if not continuing:
+            self._set_scalers(X_fit, Y_fit, w_fit)
         self._target_1d = target_1d
         self.n_outputs_ = n_outputs
 
-        Xs = (X - self._x_mean) / self._x_scale
-        Ys = (Y - self._y_mean) / self._y_scale
+        Xs = (X_fit - self._x_mean) / self._x_scale
+        Ys = (Y_fit - self._y_mean) / self._y_scale
+        validation = None
+        if val_rows is not None:
+            validation = (
+                (X[val_rows] - self._x_mean) / self._x_scale,
+                (Y[val_rows] - self._y_mean) / self._y_scale,
+                sample_weight[val_rows],
+            )
         layer_units = self._layer_units(X.shape[1], hidden, n_outputs)
 
         if continuing:
             starts = [_network.pack(self.coefs_, self.intercepts_)]
         else:
-            rng = check_random_state(self.random_state)
-            seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
-            head_bias = self._initial_head_bias(Ys, sample_weight)
+            head_bias = self._initial_head_bias(Ys, w_fit)
             starts = [
                 self._initial_params(np.random.RandomState(seed), layer_units, head_bias)
                 for seed in seeds
             ]
 
-        best = None
-        for i, theta0 in enumerate(starts):
-            if self.verbose and len(starts) > 1:
-                print(f"Initialisation {i + 1} of {len(starts)}")
-            run = self._optimize(theta0, Xs, Ys, sample_weight, layer_units)
-            if best is None or run["loss"] < best["loss"]:
-                best = run
+        runs = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._optimize)(theta0, Xs, Ys, w_fit, layer_units, validation)
+            for theta0 in starts
+        )
+        if validation is None:
+            best = min(runs, key=lambda run: run["loss"])
+        else:
+            best = max(runs, key=lambda run: run["validation_score"])
 
         if best["warning"] is not None:
-            warnings.warn(best["warning"], ConvergenceWarning)
+            warnings.warn(best["warning"], ConvergenceWarning, stacklevel=2)
         coefs, intercepts = _network.unpack(best["theta"], layer_units)
         self.coefs_ = coefs
         self.intercepts_ = intercepts
         self.n_iter_ = best["n_iter"]
         self.loss_ = best["loss"]
         self.loss_curve_ = best["curve"]
+        self.validation_scores_ = best["validation_scores"]
+        self.best_validation_score_ = best["validation_score"]
         return self
+
+    def _split_validation(self, sample_weight, rng):
+        """Draw the row indices used for training and for early stopping."""
+        n_samples = sample_weight.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n_samples))
+        if n_val < 2 or n_samples - n_val < 2:
+            raise ValueError(
+                "early_stopping=True needs at least 2 training and 2 validation "
+                f"rows; validation_fraction={self.validation_fraction} of "
+                f"{n_samples} rows gives {n_val} validation rows. Pass more rows, "
+                "change validation_fraction or set early_stopping=False."
+            )
+        fit_rows, val_rows = train_test_split(
+            np.arange(n_samples), test_size=n_val,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+        )  # fmt: skip
+        for name, rows in (("training", fit_rows), ("validation", val_rows)):
+            if not sample_weight[rows].sum() > 0:
+                raise ValueError(
+                    f"The {name} rows drawn for early stopping all have zero "
+                    "sample_weight; change random_state or validation_fraction, "
+                    "or set early_stopping=False."
+                )
+        return np.sort(fit_rows), np.sort(val_rows)
 
     def _layer_units(self, n_features, hidden, n_outputs):
         head = _mixture.head_size(self.n_components, n_outputs, self.covariance_type)
@@ -407,8 +499,25 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         intercepts[-1] = head_bias.copy()
         return _network.pack(coefs, intercepts)
 
-    def _optimize(self, theta0, Xs, Ys, w, layer_units):
-        """Run L-BFGS-B from ``theta0`` and return the best finite parameters."""
+    def _validation_score(self, theta, validation, layer_units):
+        """Mean log-likelihood of the held-out rows, in the original units."""
+        Xv, Yv, wv = validation
+        coefs, intercepts = _network.unpack(theta, layer_units)
+        A = _network.output_layer(coefs, intercepts, Xv, self.activation)
+        row_ll = _mixture.log_likelihood(
+            A, Yv, self.n_components, self.covariance_type, self.min_scale
+        )
+        return float(np.average(row_ll, weights=wv) - np.sum(np.log(self._y_scale)))
+
+    def _optimize(self, theta0, Xs, Ys, w, layer_units, validation=None):
+        """Run L-BFGS-B from ``theta0`` and return the parameters to keep.
+
+        Without ``validation`` these are the finite parameters of lowest
+        loss. With ``validation = (X, Y, sample_weight)`` they are the
+        iterate of highest held-out log-likelihood, and a callback stops
+        L-BFGS-B (by raising StopIteration, which scipy >= 1.11 accepts)
+        after ``n_iter_no_change`` iterations without a new best.
+        """
         best = {"loss": np.inf, "theta": theta0.copy()}
 
         def objective(theta):
@@ -425,12 +534,31 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 best["theta"] = theta.copy()
             return loss, grad
 
-        curve = []
+        curve, scores = [], []
+        if validation is not None:
+            best_val = {
+                "score": self._validation_score(theta0, validation, layer_units),
+                "theta": theta0.copy(),
+                "loss": None,
+                "since": 0,
+            }
 
         def callback(intermediate_result):
             curve.append(float(intermediate_result.fun))
+            message = f"Iteration {len(curve)}, loss = {curve[-1]:.8f}"
+            if validation is not None:
+                theta = intermediate_result.x
+                scores.append(self._validation_score(theta, validation, layer_units))
+                message += f", validation score = {scores[-1]:.8f}"
+                if scores[-1] > best_val["score"]:
+                    best_val.update(score=scores[-1], theta=theta.copy(), since=0)
+                    best_val["loss"] = curve[-1]
+                else:
+                    best_val["since"] += 1
             if self.verbose:
-                print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
+                print(message)
+            if validation is not None and best_val["since"] >= self.n_iter_no_change:
+                raise StopIteration
 
         result = minimize(
             objective,
@@ -450,26 +578,40 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 "The loss was not finite at any parameters tried, including the "
                 "initial ones; check X and y for extreme values."
             )
+        stopped_early = validation is not None and (
+            best_val["since"] >= self.n_iter_no_change
+        )
         warning = None
-        if result.status != 0:
+        if result.status != 0 and not stopped_early:
             reason = (
                 f"the iteration limit max_iter={self.max_iter} was reached; "
                 "increase max_iter or tol"
                 if result.status == 1 and result.nit >= self.max_iter
                 else "scipy reported a problem"
             )
+            criterion = "lowest loss" if validation is None else "highest validation score"
             warning = (
                 f"L-BFGS stopped before converging: {reason} (scipy status "
                 f"{result.status}: {result.message}). The parameters with the "
-                "lowest loss seen are kept."
+                f"{criterion} seen are kept."
             )
-        return {
+        run = {
             "theta": best["theta"],
             "loss": float(best["loss"]),
             "n_iter": int(result.nit),
             "curve": curve,
             "warning": warning,
+            "validation_scores": None,
+            "validation_score": None,
         }
+        if validation is not None:
+            if best_val["loss"] is None:
+                best_val["loss"] = objective(best_val["theta"])[0]
+            run.update(
+                theta=best_val["theta"], loss=float(best_val["loss"]),
+                validation_scores=scores, validation_score=best_val["score"],
+            )  # fmt: skip
+        return run
 
     # -------------------------------------------------------------- predict
 
