@@ -6,6 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from joblib import Parallel, delayed
 from scipy.optimize import minimize
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
@@ -131,10 +132,16 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         random with ``random_state``. Only used when ``early_stopping`` is
         True.
 
-    n_iter_no_change : int, default=20
+    n_iter_no_change : int, default=100
         Number of L-BFGS iterations without a new best validation
         log-likelihood after which training stops. Only used when
         ``early_stopping`` is True.
+
+    ensemble : bool, default=False
+        Whether to keep all ``n_init`` networks and predict the uniform
+        mixture of their predicted mixtures, itself a mixture of
+        ``n_init * n_components`` Gaussians. ``coefs_`` and ``intercepts_``
+        still hold the single network that ``n_init`` selects.
 
     n_jobs : int, default=None
         Number of initialisations trained in parallel through joblib.
@@ -189,6 +196,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         units of y, after each iteration of the kept initialisation. None
         unless ``early_stopping`` is True.
 
+    networks_ : list of tuple or None
+        ``(coefs, intercepts)`` of every initialisation, in the order of
+        their seeds, when ``ensemble`` is True; None otherwise.
+
     best_validation_score_ : float or None
         Highest value in ``validation_scores_`` (or of the initial
         parameters, if no iteration improved on them); the parameters that
@@ -230,6 +241,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "ensemble": ["boolean"],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
@@ -250,7 +262,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         n_init=1,
         early_stopping=False,
         validation_fraction=0.1,
-        n_iter_no_change=20,
+        n_iter_no_change=100,
+        ensemble=False,
         n_jobs=None,
         random_state=None,
         warm_start=False,
@@ -268,6 +281,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.ensemble = ensemble
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.warm_start = warm_start
@@ -362,7 +376,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         layer_units = self._layer_units(X.shape[1], hidden, n_outputs)
 
         if continuing:
-            starts = [_network.pack(self.coefs_, self.intercepts_)]
+            networks = self.networks_ or [(self.coefs_, self.intercepts_)]
+            starts = [_network.pack(*network) for network in networks]
         else:
             head_bias = self._initial_head_bias(Ys, w_fit)
             starts = [
@@ -389,6 +404,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         self.loss_curve_ = best["curve"]
         self.validation_scores_ = best["validation_scores"]
         self.best_validation_score_ = best["validation_score"]
+        self.networks_ = None
+        if self.ensemble:
+            self.networks_ = [_network.unpack(run["theta"], layer_units) for run in runs]
         return self
 
     def _split_validation(self, sample_weight, rng):
@@ -615,9 +633,14 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
     # -------------------------------------------------------------- predict
 
-    def _output_layer(self, X):
+    def _output_layers(self, X):
+        """Return the output layer of each network whose mixtures are averaged."""
         Xs = (X - self._x_mean) / self._x_scale
-        return _network.output_layer(self.coefs_, self.intercepts_, Xs, self.activation)
+        networks = self.networks_ or [(self.coefs_, self.intercepts_)]
+        return [
+            _network.output_layer(coefs, intercepts, Xs, self.activation)
+            for coefs, intercepts in networks
+        ]
 
     def predict_dist(self, X):
         """Predict the conditional distribution of y for each row of X.
@@ -630,7 +653,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         Returns
         -------
         dist : GaussianMixtureDistribution
-            One mixture of ``n_components`` Gaussians per row, in the
+            One mixture of ``n_components`` Gaussians per row (of
+            ``n_init * n_components`` when ``ensemble`` is True), in the
             original units of y: ``weights`` (n_samples, n_components),
             ``means`` (n_samples, n_components, n_outputs) and
             ``covariances`` (n_samples, n_components, n_outputs) for "diag"
@@ -639,10 +663,19 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        log_weights, scales, means, _ = _mixture.mixture_parameters(
-            self._output_layer(X), self.n_components, self.n_outputs_,
-            self.covariance_type, self.min_scale,
-        )  # fmt: skip
+        heads = [
+            _mixture.mixture_parameters(
+                A, self.n_components, self.n_outputs_, self.covariance_type,
+                self.min_scale,
+            )  # fmt: skip
+            for A in self._output_layers(X)
+        ]
+        # A uniform mixture of M mixtures: stack their components along
+        # axis 1 and divide every weight by M.
+        log_weights = np.concatenate([head[0] for head in heads], axis=1)
+        log_weights -= np.log(len(heads))
+        scales = np.concatenate([head[1] for head in heads], axis=1)
+        means = np.concatenate([head[2] for head in heads], axis=1)
         means = means * self._y_scale + self._y_mean
         if self.covariance_type == "spherical":
             covariances = (scales[:, :, 0] * self._y_scale[0]) ** 2
@@ -710,9 +743,12 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             )
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         Ys = (Y - self._y_mean) / self._y_scale
-        row_ll = _mixture.log_likelihood(
-            self._output_layer(X), Ys, self.n_components, self.covariance_type,
-            self.min_scale,
-        )  # fmt: skip
+        network_ll = [
+            _mixture.log_likelihood(
+                A, Ys, self.n_components, self.covariance_type, self.min_scale
+            )
+            for A in self._output_layers(X)
+        ]
+        row_ll = logsumexp(network_ll, axis=0) - np.log(len(network_ll))
         row_ll -= np.sum(np.log(self._y_scale))
         return float(np.average(row_ll, weights=sample_weight))

@@ -145,7 +145,8 @@ def test_early_stopping_zero_weight_validation_raises(monkeypatch):
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_n_jobs_does_not_change_the_model(early_stopping):
     X, y = _noisy_data()
-    params = dict(n_init=3, max_iter=60, early_stopping=early_stopping)
+    params = dict(n_init=3, max_iter=60, early_stopping=early_stopping,
+                  ensemble=early_stopping)  # fmt: skip
     serial = _overfitting(n_jobs=1, **params).fit(X, y)
     parallel = _overfitting(n_jobs=2, **params).fit(X, y)
     for a, b in zip(
@@ -154,6 +155,7 @@ def test_n_jobs_does_not_change_the_model(early_stopping):
         np.testing.assert_array_equal(a, b)
     assert serial.loss_ == parallel.loss_
     assert serial.best_validation_score_ == parallel.best_validation_score_
+    assert serial.score(X, y) == parallel.score(X, y)
 
 
 def test_n_init_keeps_the_best_validation_score(monkeypatch):
@@ -174,3 +176,52 @@ def test_n_init_keeps_the_best_validation_score(monkeypatch):
     # Selection is by held-out likelihood, not by training loss.
     best = runs[int(np.argmax(scores))]
     assert model.loss_ == best["loss"]
+
+
+def test_ensemble_predicts_uniform_mixture_of_networks():
+    """An ensemble's density is the mean of its networks' densities."""
+    X, y = _noisy_data()
+    model = _overfitting(n_init=3, ensemble=True, max_iter=50).fit(X, y)
+    assert len(model.networks_) == 3
+    dist = model.predict_dist(X[:7])
+    assert dist.weights.shape == (7, 6)
+    np.testing.assert_allclose(dist.weights.sum(axis=1), 1.0, rtol=1e-12)
+
+    densities = []
+    for coefs, intercepts in model.networks_:
+        single = _overfitting(max_iter=50).fit(X, y)
+        single.coefs_, single.intercepts_ = coefs, intercepts
+        densities.append(single.predict_dist(X[:7]).pdf(y[:7]))
+    expected = np.log(np.mean(densities, axis=0))
+    np.testing.assert_allclose(dist.logpdf(y[:7]), expected, rtol=1e-10)
+    assert model.score(X[:7], y[:7]) == pytest.approx(np.mean(expected), rel=1e-10)
+
+
+def test_ensemble_of_one_is_the_single_network():
+    X, y = _noisy_data()
+    single = _overfitting(max_iter=50).fit(X, y)
+    ensemble = _overfitting(max_iter=50, ensemble=True).fit(X, y)
+    np.testing.assert_array_equal(ensemble.predict(X), single.predict(X))
+    assert ensemble.score(X, y) == single.score(X, y)
+    assert single.networks_ is None
+
+
+def test_ensemble_beats_best_single_network():
+    """Averaging early-stopped restarts raises the held-out likelihood."""
+    X, y = _noisy_data(n_samples=200, seed=0)
+    X_test, y_test = _noisy_data(n_samples=2000, seed=1)
+    params = dict(n_init=5, early_stopping=True)
+    best = _overfitting(**params).fit(X, y)
+    ensemble = _overfitting(ensemble=True, **params).fit(X, y)
+    np.testing.assert_array_equal(ensemble.coefs_[0], best.coefs_[0])
+    assert ensemble.score(X_test, y_test) > best.score(X_test, y_test)
+
+
+def test_ensemble_warm_start_continues_every_network():
+    X, y = _noisy_data()
+    model = _overfitting(n_init=2, ensemble=True, max_iter=5).fit(X, y)
+    before = [coefs[0].copy() for coefs, _ in model.networks_]
+    model.set_params(warm_start=True).fit(X, y)
+    assert len(model.networks_) == 2
+    for old, (coefs, _) in zip(before, model.networks_):
+        assert not np.array_equal(old, coefs[0])
