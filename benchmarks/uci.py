@@ -249,16 +249,22 @@ def main(argv=None):
     machine = machine_description()
     print(json.dumps(machine), file=sys.stderr)
     start = time.perf_counter()
-    results = Parallel(n_jobs=args.jobs, verbose=5)(
+    results = []
+    stream = open(args.output, "w") if args.output is not None else None
+    # Records are written as fits finish, so an interrupted run keeps them.
+    for record in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
         delayed(run_one)(args.data_dir, *task, args.search, args.mdn_params)
         for task in tasks
-    )
+    ):
+        results.append(record)
+        print(json.dumps(record), file=sys.stderr, flush=True)
+        if stream is not None:
+            stream.write(json.dumps(record) + "\n")
+            stream.flush()
     total = time.perf_counter() - start
+    if stream is not None:
+        stream.close()
 
-    if args.output is not None:
-        with open(args.output, "w") as stream:
-            for record in results:
-                stream.write(json.dumps(record) + "\n")
     print(summary_table(results, args.datasets, args.models))
     print(f"\nTotal wall time: {total / 60:.1f} min with --jobs {args.jobs}")
     print(f"Machine: {json.dumps(machine)}")
