@@ -181,8 +181,11 @@ def check_finite_rows(values, X, description, *, x_mean, x_scale, remedy):
     )
 
 
-def convergence_message(result, max_iter):
-    """Describe why L-BFGS-B stopped, for a ConvergenceWarning; None if it converged."""
+def convergence_message(result, max_iter, kept="lowest finite loss"):
+    """Describe why L-BFGS-B stopped, for a ConvergenceWarning; None if it converged.
+
+    ``kept`` names the criterion by which the fitted parameters were chosen.
+    """
     if result.status == 0:
         return None
     if result.status == 1 and result.nit >= max_iter:
@@ -202,6 +205,6 @@ def convergence_message(result, max_iter):
         reason = "scipy reported a problem"
     return (
         f"L-BFGS stopped before converging: {reason} (scipy status "
-        f"{result.status}: {result.message}). The parameters with the lowest "
-        "finite loss seen are kept."
+        f"{result.status}: {result.message}). The parameters with the {kept} "
+        "seen are kept."
     )

@@ -4,10 +4,13 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy.optimize import minimize
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -95,8 +98,39 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         the loss) and ``gtol`` (largest gradient entry).
 
     n_init : int, default=1
-        Number of initialisations. Each is trained in turn and the one with
-        the lowest final training loss is kept.
+        Number of initialisations. Each is trained from its own random
+        weights and one is kept: the one with the highest validation
+        log-likelihood when ``early_stopping`` is True, otherwise the one with
+        the lowest final training loss.
+
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the training rows and
+        stop L-BFGS when their log-likelihood has not improved for
+        ``n_iter_no_change`` iterations. The parameters with the highest
+        validation log-likelihood seen are kept. The network is then trained
+        on the other rows only, and the standardisation of X and y uses
+        those rows too.
+
+    validation_fraction : float, default=0.1
+        Share of the training rows held out for early stopping, drawn at
+        random with ``random_state``. Only used when ``early_stopping`` is
+        True.
+
+    n_iter_no_change : int, default=100
+        Number of L-BFGS iterations without a new best validation
+        log-likelihood after which training stops. Only used when
+        ``early_stopping`` is True.
+
+    ensemble : bool, default=False
+        Whether to keep all ``n_init`` networks and predict the uniform
+        mixture of their predicted mixtures, itself a mixture of
+        ``n_init * n_components`` Gaussians. ``coefs_`` and ``intercepts_``
+        still hold the single network that ``n_init`` selects.
+
+    n_jobs : int, default=None
+        Number of initialisations trained in parallel through joblib.
+        ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context,
+        and -1 means all processors. The fitted model does not depend on it.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation. An int gives the same model, bit for
@@ -130,7 +164,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         Number of target dimensions D.
 
     n_iter_ : int
-        Number of L-BFGS iterations of the kept initialisation.
+        Number of L-BFGS iterations run for the kept initialisation, including
+        the iterations after the best validation score when
+        ``early_stopping`` is True.
 
     loss_ : float
         Final training loss: the weighted mean negative log-likelihood in
@@ -138,6 +174,21 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
     loss_curve_ : list of float
         Training loss after each iteration of the kept initialisation.
+
+    validation_scores_ : list of float or None
+        Mean log-likelihood per sample of the held-out rows, in the original
+        units of y, after each iteration of the kept initialisation. None
+        unless ``early_stopping`` is True.
+
+    networks_ : list of tuple or None
+        ``(coefs, intercepts)`` of every initialisation, in the order of
+        their seeds, when ``ensemble`` is True; None otherwise.
+
+    best_validation_score_ : float or None
+        Highest value in ``validation_scores_`` (or of the initial
+        parameters, if no iteration improved on them); the parameters that
+        reached it are the fitted ones. None unless ``early_stopping`` is
+        True.
 
     See Also
     --------
@@ -171,6 +222,11 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "ensemble": ["boolean"],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
@@ -188,6 +244,11 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         max_iter=500,
         tol=1e-6,
         n_init=1,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=100,
+        ensemble=False,
+        n_jobs=None,
         random_state=None,
         warm_start=False,
         verbose=0,
@@ -201,6 +262,11 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.n_init = n_init
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.ensemble = ensemble
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
@@ -283,43 +349,90 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                     "hidden_layer_sizes, n_components or covariance_type changed. "
                     "Set warm_start=False to fit anew."
                 )
+
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
+        if self.early_stopping:
+            fit_rows, val_rows = self._split_validation(sample_weight, rng)
         else:
-            self._set_scalers(X, Y, sample_weight)
+            fit_rows, val_rows = np.arange(X.shape[0]), None
+        if val_rows is None:
+            X_fit, Y_fit, w_fit = X, Y, sample_weight
+        else:
+            X_fit, Y_fit, w_fit = X[fit_rows], Y[fit_rows], sample_weight[fit_rows]
+        if not continuing:
+            self._set_scalers(X_fit, Y_fit, w_fit)
         self._target_1d = target_1d
         self.n_outputs_ = n_outputs
 
         # X is standardised block by block inside the loss, never copied.
-        Ys = (Y - self._y_mean) / self._y_scale
+        Ys = (Y_fit - self._y_mean) / self._y_scale
+        validation = None
+        if val_rows is not None:
+            validation = (
+                X[val_rows],
+                (Y[val_rows] - self._y_mean) / self._y_scale,
+                sample_weight[val_rows],
+            )
         layer_units = self._layer_units(X.shape[1], hidden, n_outputs)
 
         if continuing:
-            starts = [_network.pack(self.coefs_, self.intercepts_)]
+            networks = self.networks_ or [(self.coefs_, self.intercepts_)]
+            starts = [_network.pack(*network) for network in networks]
         else:
-            rng = check_random_state(self.random_state)
-            seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
-            head_bias = self._initial_head_bias(Ys, sample_weight)
+            head_bias = self._initial_head_bias(Ys, w_fit)
             starts = [
                 self._initial_params(np.random.RandomState(seed), layer_units, head_bias)
                 for seed in seeds
             ]
 
-        best = None
-        for i, theta0 in enumerate(starts):
-            if self.verbose and len(starts) > 1:
-                print(f"Initialisation {i + 1} of {len(starts)}")
-            run = self._optimize(theta0, X, Ys, sample_weight, layer_units)
-            if best is None or run["loss"] < best["loss"]:
-                best = run
+        runs = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._optimize)(theta0, X_fit, Ys, w_fit, layer_units, validation)
+            for theta0 in starts
+        )
+        if validation is None:
+            best = min(runs, key=lambda run: run["loss"])
+        else:
+            best = max(runs, key=lambda run: run["validation_score"])
 
         if best["warning"] is not None:
-            warnings.warn(best["warning"], ConvergenceWarning)
+            warnings.warn(best["warning"], ConvergenceWarning, stacklevel=2)
         coefs, intercepts = _network.unpack(best["theta"], layer_units)
         self.coefs_ = coefs
         self.intercepts_ = intercepts
         self.n_iter_ = best["n_iter"]
         self.loss_ = best["loss"]
         self.loss_curve_ = best["curve"]
+        self.validation_scores_ = best["validation_scores"]
+        self.best_validation_score_ = best["validation_score"]
+        self.networks_ = None
+        if self.ensemble:
+            self.networks_ = [_network.unpack(run["theta"], layer_units) for run in runs]
         return self
+
+    def _split_validation(self, sample_weight, rng):
+        """Draw the row indices used for training and for early stopping."""
+        n_samples = sample_weight.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n_samples))
+        if n_val < 2 or n_samples - n_val < 2:
+            raise ValueError(
+                "early_stopping=True needs at least 2 training and 2 validation "
+                f"rows; validation_fraction={self.validation_fraction} of "
+                f"{n_samples} rows gives {n_val} validation rows. Pass more rows, "
+                "change validation_fraction or set early_stopping=False."
+            )
+        fit_rows, val_rows = train_test_split(
+            np.arange(n_samples), test_size=n_val,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+        )  # fmt: skip
+        for name, rows in (("training", fit_rows), ("validation", val_rows)):
+            if not sample_weight[rows].sum() > 0:
+                raise ValueError(
+                    f"The {name} rows drawn for early stopping all have zero "
+                    "sample_weight; change random_state or validation_fraction, "
+                    "or set early_stopping=False."
+                )
+        return np.sort(fit_rows), np.sort(val_rows)
 
     def _layer_units(self, n_features, hidden, n_outputs):
         head = _mixture.head_size(self.n_components, n_outputs, self.covariance_type)
@@ -411,8 +524,30 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         intercepts[-1] = head_bias.copy()
         return _network.pack(coefs, intercepts)
 
-    def _optimize(self, theta0, X, Ys, w, layer_units):
-        """Run L-BFGS-B from ``theta0`` and return the best finite parameters."""
+    def _validation_score(self, theta, validation, layer_units):
+        """Mean log-likelihood of the held-out rows, in the original units."""
+        Xv, Yv, wv = validation
+        coefs, intercepts = _network.unpack(theta, layer_units)
+        with np.errstate(over="ignore", invalid="ignore"):
+            A = _network.output_layer(
+                coefs, intercepts, Xv, self.activation,
+                x_mean=self._x_mean, x_scale=self._x_scale,
+            )  # fmt: skip
+            row_ll = _mixture.log_likelihood(
+                A, Yv, self.n_components, self.covariance_type, self.min_scale
+            )
+        return float(np.average(row_ll, weights=wv) - np.sum(np.log(self._y_scale)))
+
+    def _optimize(self, theta0, X, Ys, w, layer_units, validation=None):
+        """Run L-BFGS-B from ``theta0`` and return the parameters to keep.
+
+        X is the raw input, standardised inside the loss. Without
+        ``validation`` the parameters kept are the finite ones of lowest loss.
+        With ``validation = (X, Y, sample_weight)`` they are the iterate of
+        highest held-out log-likelihood, and a callback stops L-BFGS-B (by
+        raising StopIteration, which scipy >= 1.11 accepts) after
+        ``n_iter_no_change`` iterations without a new best.
+        """
         best = {"loss": np.inf, "theta": theta0.copy()}
         workspace = _network.Workspace(
             min(len(X), _network.DEFAULT_BLOCK_SIZE), layer_units,
@@ -439,12 +574,31 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 best["theta"] = theta.copy()
             return loss, grad
 
-        curve = []
+        curve, scores = [], []
+        if validation is not None:
+            best_val = {
+                "score": self._validation_score(theta0, validation, layer_units),
+                "theta": theta0.copy(),
+                "loss": None,
+                "since": 0,
+            }
 
         def callback(intermediate_result):
             curve.append(float(intermediate_result.fun))
+            message = f"Iteration {len(curve)}, loss = {curve[-1]:.8f}"
+            if validation is not None:
+                theta = intermediate_result.x
+                scores.append(self._validation_score(theta, validation, layer_units))
+                message += f", validation score = {scores[-1]:.8f}"
+                if scores[-1] > best_val["score"]:
+                    best_val.update(score=scores[-1], theta=theta.copy(), since=0)
+                    best_val["loss"] = curve[-1]
+                else:
+                    best_val["since"] += 1
             if self.verbose:
-                print(f"Iteration {len(curve)}, loss = {curve[-1]:.8f}")
+                print(message)
+            if validation is not None and best_val["since"] >= self.n_iter_no_change:
+                raise StopIteration
 
         result = minimize(
             objective,
@@ -464,14 +618,32 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 "The loss was not finite at any parameters tried, including the "
                 "initial ones; check X and y for extreme values."
             )
-        warning = _checks.convergence_message(result, self.max_iter)
-        return {
+        stopped_early = validation is not None and (
+            best_val["since"] >= self.n_iter_no_change
+        )
+        warning = None
+        if not stopped_early:
+            kept = "lowest finite loss" if validation is None else (
+                "highest validation score"
+            )
+            warning = _checks.convergence_message(result, self.max_iter, kept=kept)
+        run = {
             "theta": best["theta"],
             "loss": float(best["loss"]),
             "n_iter": int(result.nit),
             "curve": curve,
             "warning": warning,
+            "validation_scores": None,
+            "validation_score": None,
         }
+        if validation is not None:
+            if best_val["loss"] is None:
+                best_val["loss"] = objective(best_val["theta"])[0]
+            run.update(
+                theta=best_val["theta"], loss=float(best_val["loss"]),
+                validation_scores=scores, validation_score=best_val["score"],
+            )  # fmt: skip
+        return run
 
     # -------------------------------------------------------------- predict
 
@@ -481,13 +653,20 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         _checks.check_real_numbers(X, "X")
         return validate_data(self, X, reset=False, dtype=np.float64)
 
-    def _output_layer(self, X):
-        """Return the output layer for X, standardised block by block."""
+    def _output_layers(self, X):
+        """Return the output layer of each network whose mixtures are averaged.
+
+        X is standardised block by block, never copied.
+        """
+        networks = self.networks_ or [(self.coefs_, self.intercepts_)]
         with np.errstate(over="ignore", invalid="ignore"):
-            return _network.output_layer(
-                self.coefs_, self.intercepts_, X, self.activation,
-                x_mean=self._x_mean, x_scale=self._x_scale,
-            )  # fmt: skip
+            return [
+                _network.output_layer(
+                    coefs, intercepts, X, self.activation,
+                    x_mean=self._x_mean, x_scale=self._x_scale,
+                )  # fmt: skip
+                for coefs, intercepts in networks
+            ]
 
     def _check_finite_rows(self, values, X, description, remedy):
         _checks.check_finite_rows(
@@ -506,7 +685,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         Returns
         -------
         dist : GaussianMixtureDistribution
-            One mixture of ``n_components`` Gaussians per row, in the
+            One mixture of ``n_components`` Gaussians per row (of
+            ``n_init * n_components`` when ``ensemble`` is True), in the
             original units of y: ``weights`` (n_samples, n_components),
             ``means`` (n_samples, n_components, n_outputs) and
             ``covariances`` (n_samples, n_components, n_outputs) for "diag"
@@ -522,10 +702,19 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         """
         X = self._validate_X(X)
         with np.errstate(over="ignore", invalid="ignore"):
-            log_weights, scales, means, _ = _mixture.mixture_parameters(
-                self._output_layer(X), self.n_components, self.n_outputs_,
-                self.covariance_type, self.min_scale,
-            )  # fmt: skip
+            heads = [
+                _mixture.mixture_parameters(
+                    A, self.n_components, self.n_outputs_, self.covariance_type,
+                    self.min_scale,
+                )  # fmt: skip
+                for A in self._output_layers(X)
+            ]
+            # A uniform mixture of M mixtures: stack their components along
+            # axis 1 and divide every weight by M.
+            log_weights = np.concatenate([head[0] for head in heads], axis=1)
+            log_weights -= np.log(len(heads))
+            scales = np.concatenate([head[1] for head in heads], axis=1)
+            means = np.concatenate([head[2] for head in heads], axis=1)
             means = means * self._y_scale + self._y_mean
             if self.covariance_type == "spherical":
                 covariances = (scales[:, :, 0] * self._y_scale[0]) ** 2
@@ -615,10 +804,13 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         sample_weight = _checks.check_weights(sample_weight, X)
         with np.errstate(over="ignore", invalid="ignore"):
             Ys = (Y - self._y_mean) / self._y_scale
-            row_ll = _mixture.log_likelihood(
-                self._output_layer(X), Ys, self.n_components,
-                self.covariance_type, self.min_scale,
-            )  # fmt: skip
+            network_ll = [
+                _mixture.log_likelihood(
+                    A, Ys, self.n_components, self.covariance_type, self.min_scale
+                )
+                for A in self._output_layers(X)
+            ]
+            row_ll = logsumexp(network_ll, axis=0) - np.log(len(network_ll))
         row_ll -= np.sum(np.log(self._y_scale))
         self._check_finite_rows(
             row_ll, X, "The log-likelihood of y", remedy=_FAR_Y_REMEDY

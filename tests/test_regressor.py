@@ -318,6 +318,10 @@ def test_bad_sample_weight_raises():
         ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes"),
         ({"min_scale": 0.0}, "min_scale"),
         ({"alpha": -1.0}, "alpha"),
+        ({"validation_fraction": 0.0}, "validation_fraction"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"n_iter_no_change": 0}, "n_iter_no_change"),
+        ({"n_jobs": "two"}, "n_jobs"),
     ],
 )
 def test_bad_parameters_raise(params, match):
