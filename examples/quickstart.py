@@ -5,7 +5,9 @@ time before it: short waits precede short eruptions, long waits long ones,
 and between the two the outcome is uncertain. This script fits a Mixture
 Density Network with one Gaussian component (a heteroscedastic Gaussian
 regression) and with two, compares their held-out log-likelihood, and prints
-what each predicts at a few waiting times.
+what each predicts at a few waiting times. Both use the default settings,
+which hold out 10% of the training rows to stop training before the network
+overfits.
 
 Run it with ``python examples/quickstart.py``; it takes a few seconds.
 """
@@ -26,8 +28,6 @@ models = {}
 for n_components in (1, 2):
     model = MDNRegressor(
         n_components=n_components,
-        hidden_layer_sizes=(10,),
-        alpha=1.0,
         random_state=0,
     ).fit(X_train, y_train)
     models[n_components] = model

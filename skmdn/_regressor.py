@@ -18,6 +18,10 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skmdn import _checks, _mixture, _network
 from skmdn._distribution import GaussianMixtureDistribution
 
+# Smallest training set on which early_stopping="auto" holds out rows: 10% of
+# it gives at least 10 validation rows.
+_AUTO_EARLY_STOPPING_ROWS = 100
+
 _FAR_X_REMEDY = "Remove or clip inputs that far outside the training data."
 _FAR_Y_REMEDY = (
     "Check these rows for targets far outside the training range of y, or "
@@ -103,13 +107,16 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         log-likelihood when ``early_stopping`` is True, otherwise the one with
         the lowest final training loss.
 
-    early_stopping : bool, default=False
+    early_stopping : bool or "auto", default="auto"
         Whether to hold out ``validation_fraction`` of the training rows and
         stop L-BFGS when their log-likelihood has not improved for
         ``n_iter_no_change`` iterations. The parameters with the highest
         validation log-likelihood seen are kept. The network is then trained
         on the other rows only, and the standardisation of X and y uses
-        those rows too.
+        those rows too. "auto" turns it on when ``fit`` gets at least 100
+        rows. Without it, a network trained to convergence on a few hundred
+        rows overfits: its held-out log-likelihood can be worse by orders of
+        magnitude.
 
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping, drawn at
@@ -222,7 +229,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "ensemble": ["boolean"],
@@ -244,7 +251,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         max_iter=500,
         tol=1e-6,
         n_init=1,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         n_iter_no_change=100,
         ensemble=False,
@@ -352,7 +359,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
-        if self.early_stopping:
+        if self._uses_early_stopping(X.shape[0]):
             fit_rows, val_rows = self._split_validation(sample_weight, rng)
         else:
             fit_rows, val_rows = np.arange(X.shape[0]), None
@@ -396,7 +403,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             best = max(runs, key=lambda run: run["validation_score"])
 
         if best["warning"] is not None:
-            warnings.warn(best["warning"], ConvergenceWarning, stacklevel=2)
+            warnings.warn(best["warning"], ConvergenceWarning, stacklevel=3)
         coefs, intercepts = _network.unpack(best["theta"], layer_units)
         self.coefs_ = coefs
         self.intercepts_ = intercepts
@@ -409,6 +416,12 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         if self.ensemble:
             self.networks_ = [_network.unpack(run["theta"], layer_units) for run in runs]
         return self
+
+    def _uses_early_stopping(self, n_samples):
+        """Resolve ``early_stopping`` for a training set of ``n_samples`` rows."""
+        if self.early_stopping == "auto":
+            return n_samples >= _AUTO_EARLY_STOPPING_ROWS
+        return bool(self.early_stopping)
 
     def _split_validation(self, sample_weight, rng):
         """Draw the row indices used for training and for early stopping."""
@@ -525,7 +538,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         return _network.pack(coefs, intercepts)
 
     def _validation_score(self, theta, validation, layer_units):
-        """Mean log-likelihood of the held-out rows, in the original units."""
+        """Mean log-likelihood of the held-out rows, in standardised units."""
         Xv, Yv, wv = validation
         coefs, intercepts = _network.unpack(theta, layer_units)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -536,7 +549,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             row_ll = _mixture.log_likelihood(
                 A, Yv, self.n_components, self.covariance_type, self.min_scale
             )
-        return float(np.average(row_ll, weights=wv) - np.sum(np.log(self._y_scale)))
+        # Selection compares scores in standardised units, so that it does
+        # not depend on the units of y through rounding.
+        return float(np.average(row_ll, weights=wv))
 
     def _optimize(self, theta0, X, Ys, w, layer_units, validation=None):
         """Run L-BFGS-B from ``theta0`` and return the parameters to keep.
@@ -575,6 +590,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             return loss, grad
 
         curve, scores = [], []
+        # Validation scores are reported in the original units of y.
+        log_y_scale = float(np.sum(np.log(self._y_scale)))
         if validation is not None:
             best_val = {
                 "score": self._validation_score(theta0, validation, layer_units),
@@ -589,7 +606,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             if validation is not None:
                 theta = intermediate_result.x
                 scores.append(self._validation_score(theta, validation, layer_units))
-                message += f", validation score = {scores[-1]:.8f}"
+                message += f", validation score = {scores[-1] - log_y_scale:.8f}"
                 if scores[-1] > best_val["score"]:
                     best_val.update(score=scores[-1], theta=theta.copy(), since=0)
                     best_val["loss"] = curve[-1]
@@ -641,7 +658,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 best_val["loss"] = objective(best_val["theta"])[0]
             run.update(
                 theta=best_val["theta"], loss=float(best_val["loss"]),
-                validation_scores=scores, validation_score=best_val["score"],
+                validation_scores=[score - log_y_scale for score in scores],
+                validation_score=best_val["score"] - log_y_scale,
             )  # fmt: skip
         return run
 

@@ -19,7 +19,7 @@ def _noisy_data(n_samples=120, seed=0):
 
 def _overfitting(**params):
     defaults = dict(n_components=2, hidden_layer_sizes=(30,), alpha=0.0,
-                    max_iter=2000, random_state=0)  # fmt: skip
+                    max_iter=2000, early_stopping=False, random_state=0)  # fmt: skip
     defaults.update(params)
     return MDNRegressor(**defaults)
 
@@ -225,3 +225,13 @@ def test_ensemble_warm_start_continues_every_network():
     assert len(model.networks_) == 2
     for old, (coefs, _) in zip(before, model.networks_):
         assert not np.array_equal(old, coefs[0])
+
+
+@pytest.mark.parametrize("n_samples, expected", [(99, False), (100, True)])
+def test_auto_early_stopping_needs_100_rows(n_samples, expected):
+    X, y = _noisy_data(n_samples)
+    model = MDNRegressor(hidden_layer_sizes=(4,), max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    assert (model.validation_scores_ is not None) == expected

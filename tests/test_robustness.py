@@ -79,8 +79,9 @@ def test_gradient_at_large_parameters(activation, covariance_type, regime):
 
 
 def _fit(X, y, sample_weight=None, **params):
-    """Fit a small model, ignoring ConvergenceWarning."""
-    defaults = dict(hidden_layer_sizes=(8,), max_iter=200, random_state=0)
+    """Fit a small model on all rows, ignoring ConvergenceWarning."""
+    defaults = dict(hidden_layer_sizes=(8,), max_iter=200, early_stopping=False,
+                    random_state=0)  # fmt: skip
     defaults.update(params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -589,8 +590,9 @@ def test_clone_keeps_every_parameter():
     """clone copies each constructor argument, none left at its default."""
     params = dict(n_components=5, hidden_layer_sizes=(3, 2), activation="relu",
                   covariance_type="spherical", alpha=0.5, min_scale=0.01,
-                  max_iter=7, tol=1e-3, n_init=2, random_state=4, warm_start=True,
-                  verbose=1)  # fmt: skip
+                  max_iter=7, tol=1e-3, n_init=2, early_stopping=True,
+                  validation_fraction=0.2, n_iter_no_change=5, ensemble=True,
+                  n_jobs=2, random_state=4, warm_start=True, verbose=1)  # fmt: skip
     defaults = MDNRegressor().get_params()
     assert set(params) == set(defaults)
     assert all(params[name] != defaults[name] for name in params)
