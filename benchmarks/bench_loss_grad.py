@@ -196,7 +196,7 @@ def time_per_iteration(X, Y, max_iter):
         "ours": MDNRegressor(
             N_COMPONENTS, hidden_layer_sizes=(HIDDEN,), activation="tanh",
             covariance_type=COVARIANCE, alpha=ALPHA, min_scale=MIN_SCALE,
-            max_iter=max_iter, tol=0.0, random_state=0,
+            max_iter=max_iter, tol=0.0, early_stopping=False, random_state=0,
         ),
     }  # fmt: skip
     loss_functions = {

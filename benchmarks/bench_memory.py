@@ -49,8 +49,9 @@ def main():
     data_mib = (X.nbytes + y.nbytes) / MIB
 
     model = MDNRegressor(
-        5, hidden_layer_sizes=(64,), max_iter=args.max_iter, tol=0.0, random_state=0
-    )
+        5, hidden_layer_sizes=(64,), max_iter=args.max_iter, tol=0.0,
+        early_stopping=False, random_state=0,
+    )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         start = time.perf_counter()
