@@ -348,15 +348,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                     f"the previous fit; got {n_outputs}. Set warm_start=False to "
                     "fit anew."
                 )
-            expected = self._layer_units(self.n_features_in_, hidden, n_outputs)
-            if [W.shape[0] for W in self.coefs_] + [
-                self.coefs_[-1].shape[1]
-            ] != expected:
-                raise ValueError(
-                    "warm_start=True needs the network shape of the previous fit; "
-                    "hidden_layer_sizes, n_components or covariance_type changed. "
-                    "Set warm_start=False to fit anew."
-                )
+            self._check_warm_start_shape(hidden)
 
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
@@ -371,6 +363,11 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         if not continuing:
             self._set_scalers(X_fit, Y_fit, w_fit)
         self._target_1d = target_1d
+        self._network_shape = {
+            "hidden_layer_sizes": hidden,
+            "n_components": self.n_components,
+            "covariance_type": self.covariance_type,
+        }
         self.n_outputs_ = n_outputs
 
         # X is standardised block by block inside the loss, never copied.
@@ -423,6 +420,22 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         if self.ensemble:
             self.networks_ = [_network.unpack(run["theta"], layer_units) for run in runs]
         return self
+
+    def _check_warm_start_shape(self, hidden):
+        """Raise if a parameter that shapes the network changed since the last fit."""
+        current = {
+            "hidden_layer_sizes": hidden,
+            "n_components": self.n_components,
+            "covariance_type": self.covariance_type,
+        }
+        for name, value in current.items():
+            previous = self._network_shape[name]
+            if value != previous:
+                raise ValueError(
+                    f"warm_start=True continues the previous fit, but {name} "
+                    f"changed from {previous!r} to {value!r}. Set it back, or set "
+                    "warm_start=False to fit anew."
+                )
 
     def _uses_early_stopping(self, n_samples):
         """Resolve ``early_stopping`` for a training set of ``n_samples`` rows."""

@@ -226,8 +226,10 @@ def test_warm_start_continues_from_previous_parameters():
     assert model.loss_ < first_loss
     # The second fit starts where the first stopped, not from a fresh start.
     assert model.loss_curve_[0] < first_loss + 1e-9
-    with pytest.raises(ValueError, match="warm_start"):
+    with pytest.raises(ValueError, match="n_components changed from 3 to 2"):
         model.set_params(n_components=2).fit(X, y)
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes changed from \[8\]"):
+        model.set_params(n_components=3, hidden_layer_sizes=(4,)).fit(X, y)
 
 
 def test_verbose_prints_one_line_per_iteration(capsys):
