@@ -191,7 +191,8 @@ def test_n_init_keeps_the_lowest_loss(monkeypatch):
 
     monkeypatch.setattr(MDNRegressor, "_optimize", recording)
     best = MDNRegressor(n_init=4, **params).fit(X, y)
-    assert len(losses) == 4 and len(set(losses)) == 4  # the restarts differ
+    assert len(losses) == 4
+    assert len(set(losses)) == 4  # the restarts differ
     assert best.loss_ == min(losses)
     # The first restart is the model a single initialisation would give.
     single = MDNRegressor(n_init=1, **params).fit(X, y)
