@@ -394,6 +394,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         # The loss multiplies blocks of at most 4096 rows, too small for
         # threaded BLAS to pay off: on 2 cores, one BLAS thread made a fit on
         # 1000 rows five times faster per iteration (benchmarks/README.md).
+        # TODO: evaluate row blocks on parallel threads, so that one fit can
+        # use more than one core.
         with threadpool_limits(limits=1, user_api="blas"):
             runs = Parallel(n_jobs=self.n_jobs)(
                 delayed(self._optimize)(
