@@ -482,7 +482,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         if np.any(constant):
             warnings.warn(
                 f"y is constant (outputs {np.flatnonzero(constant).tolist()}), so "
-                "the model predicts that value with the smallest scale allowed, "
+                "the model puts nearly all its weight on a component at that "
+                "value with the smallest scale allowed, "
                 f"min_scale={self.min_scale} in the units of y.",
                 UserWarning,
                 stacklevel=4,

@@ -394,7 +394,7 @@ def test_bad_score_target_or_weights_raise(fitted):
         model.score(X, _with(y, 0, np.nan))
     with pytest.raises(ValueError, match="y contains strings"):
         model.score(X, y.astype(str))
-    with pytest.raises(ValueError, match="[Ss]ample weights must contain .* non-zero"):
+    with pytest.raises(ValueError, match="[Ss]ample weights must contain .* non-zero|positive sum"):
         model.score(X, y, sample_weight=np.zeros(len(y)))
     with pytest.raises(ValueError, match="Negative values in .*sample_weight"):
         model.score(X, y, sample_weight=-np.ones(len(y)))
