@@ -181,10 +181,10 @@ def check_finite_rows(values, X, description, *, x_mean, x_scale, remedy):
     )
 
 
-def convergence_message(result, max_iter, kept="lowest finite loss"):
+def convergence_message(result, max_iter, criterion="lowest finite loss"):
     """Describe why L-BFGS-B stopped, for a ConvergenceWarning; None if it converged.
 
-    ``kept`` names the criterion by which the fitted parameters were chosen.
+    ``criterion`` names how the fitted parameters were chosen.
     """
     if result.status == 0:
         return None
@@ -205,6 +205,6 @@ def convergence_message(result, max_iter, kept="lowest finite loss"):
         reason = "scipy reported a problem"
     return (
         f"L-BFGS stopped before converging: {reason} (scipy status "
-        f"{result.status}: {result.message}). The parameters with the {kept} "
+        f"{result.status}: {result.message}). The parameters with the {criterion} "
         "seen are kept."
     )

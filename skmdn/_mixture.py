@@ -31,7 +31,7 @@ MAX_LOG_SCALE = 50.0
 
 # exp(-600) is about 1e-261. Exponents below it are raised to it: the sums
 # that these terms enter do not change in float64, and the gradient never
-# holds subnormal numbers, which make matrix products many times slower.
+# contains subnormal numbers, which make matrix products many times slower.
 MIN_EXPONENT = -600.0
 
 COVARIANCE_TYPES = ("spherical", "diag")

@@ -169,7 +169,7 @@ class Workspace:
         self.block_intercept_grads = [np.empty(b) for b in layer_units[1:]]
 
     def matches(self, layer_units, n_components, n_outputs, covariance_type):
-        """Whether the workspace was built for this network and head."""
+        """Return whether the workspace was built for this network and head."""
         key = (tuple(layer_units), n_components, n_outputs, covariance_type)
         return self.key == key
 
@@ -292,7 +292,7 @@ def loss_and_grad(
         Rows per block of the forward and backward pass; None for one block.
         The result does not depend on it beyond floating-point rounding.
     x_mean, x_scale : ndarray of shape (n_features,) or None
-        If given, the network sees ``(X - x_mean) / x_scale``, computed block
+        If given, the network's input is ``(X - x_mean) / x_scale``, computed block
         by block so that no standardised copy of ``X`` is made.
     workspace : Workspace or None
         Scratch arrays reused across calls; None allocates them for this
@@ -369,7 +369,7 @@ def output_layer(
         Rows per block; None for one block. Blocks bound the memory taken by
         the hidden layers.
     x_mean, x_scale : ndarray of shape (n_features,) or None
-        If given, the network sees ``(X - x_mean) / x_scale``, computed block
+        If given, the network's input is ``(X - x_mean) / x_scale``, computed block
         by block so that no standardised copy of ``X`` is made.
 
     Returns

@@ -145,9 +145,9 @@ def _responsibilities(x, weights, means, variances):
 _START_OFFSETS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 
 
-# TODO: no finite set of starts is proven to reach every mode; a shallow mode
-# beside a narrow spike was missed in about 1% of random 6- to 8-component
-# mixtures before the offset starts were added.
+# TODO: no finite set of starts is proven to reach every mode. Before the
+# offset starts were added, a shallow mode beside a narrow spike was missed in
+# about 1% of random 6- to 8-component mixtures.
 def mode_search_starts(means, variances):
     """Return mean-shift starts at and around every component mean.
 

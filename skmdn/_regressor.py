@@ -663,10 +663,12 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         )
         warning = None
         if not stopped_early:
-            kept = "lowest finite loss" if validation is None else (
+            criterion = "lowest finite loss" if validation is None else (
                 "highest validation score"
             )
-            warning = _checks.convergence_message(result, self.max_iter, kept=kept)
+            warning = _checks.convergence_message(
+                result, self.max_iter, criterion=criterion
+            )
         run = {
             "theta": best["theta"],
             "loss": float(best["loss"]),

@@ -10,7 +10,8 @@ def test_load_faithful():
     data = load_faithful()
     assert data.data.shape == (272, 1)
     assert data.target.shape == (272,)
-    assert data.feature_names == ["waiting"] and data.target_names == ["eruptions"]
+    assert data.feature_names == ["waiting"]
+    assert data.target_names == ["eruptions"]
     # First row of the published table: 3.6 minutes after 79 minutes.
     assert (data.target[0], data.data[0, 0]) == (3.6, 79.0)
     assert 1.5 < data.target.min()
@@ -23,7 +24,8 @@ def test_load_faithful():
 def test_load_faithful_as_frame():
     pytest.importorskip("pandas")
     X, y = load_faithful(return_X_y=True, as_frame=True)
-    assert list(X.columns) == ["waiting"] and y.name == "eruptions"
+    assert list(X.columns) == ["waiting"]
+    assert y.name == "eruptions"
     assert load_faithful(as_frame=True).frame.shape == (272, 2)
 
 
