@@ -121,8 +121,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
     validation_fraction : float, default=0.1
         Share of the training rows held out for early stopping, drawn at
-        random with ``random_state``. Only used when ``early_stopping`` is
-        True.
+        random with ``random_state``: once for all ``n_init`` networks, or
+        once per network when ``ensemble`` is True. Only used when
+        ``early_stopping`` is True.
 
     n_iter_no_change : int, default=100
         Number of L-BFGS iterations without a new best validation
@@ -132,8 +133,13 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     ensemble : bool, default=False
         Whether to keep all ``n_init`` networks and predict the uniform
         mixture of their predicted mixtures, itself a mixture of
-        ``n_init * n_components`` Gaussians. ``coefs_`` and ``intercepts_``
-        still hold the single network that ``n_init`` selects.
+        ``n_init * n_components`` Gaussians. With early stopping, each
+        network holds out its own random ``validation_fraction`` of the rows,
+        so that together the networks train on nearly every row, and the
+        standardisation of X and y uses all rows. ``coefs_`` and
+        ``intercepts_`` still hold the network of highest validation
+        log-likelihood (each on its own held-out rows), or of lowest training
+        loss without early stopping.
 
     n_jobs : int, default=None
         Number of initialisations trained in parallel through joblib.
@@ -352,16 +358,22 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
-        if self._uses_early_stopping(X.shape[0]):
-            fit_rows, val_rows = self._split_validation(sample_weight, rng)
+        all_rows = np.arange(X.shape[0])
+        if not self._uses_early_stopping(X.shape[0]):
+            row_splits = [(all_rows, None)]
+        elif self.ensemble:
+            # Every network of an ensemble early-stops on rows of its own, so
+            # that together the networks train on nearly every row.
+            row_splits = [
+                self._split_validation(sample_weight, rng) for _ in range(self.n_init)
+            ]
         else:
-            fit_rows, val_rows = np.arange(X.shape[0]), None
-        if val_rows is None:
-            X_fit, Y_fit, w_fit = X, Y, sample_weight
-        else:
-            X_fit, Y_fit, w_fit = X[fit_rows], Y[fit_rows], sample_weight[fit_rows]
+            # One shared validation set, so that the scores that select the
+            # best restart are comparable.
+            row_splits = [self._split_validation(sample_weight, rng)]
         if not continuing:
-            self._set_scalers(X_fit, Y_fit, w_fit)
+            scaler_rows = row_splits[0][0] if len(row_splits) == 1 else all_rows
+            self._set_scalers(X[scaler_rows], Y[scaler_rows], sample_weight[scaler_rows])
         self._target_1d = target_1d
         self._network_shape = {
             "hidden_layer_sizes": hidden,
@@ -370,26 +382,24 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         }
         self.n_outputs_ = n_outputs
 
-        # X is standardised block by block inside the loss, never copied.
-        Ys = (Y_fit - self._y_mean) / self._y_scale
-        validation = None
-        if val_rows is not None:
-            validation = (
-                X[val_rows],
-                (Y[val_rows] - self._y_mean) / self._y_scale,
-                sample_weight[val_rows],
-            )
+        # X is standardised block by block inside the loss, never copied
+        # unless early stopping takes rows out of it.
+        Ys = (Y - self._y_mean) / self._y_scale
         layer_units = self._layer_units(X.shape[1], hidden, n_outputs)
 
         if continuing:
             networks = self.networks_ or [(self.coefs_, self.intercepts_)]
             starts = [_network.pack(*network) for network in networks]
         else:
-            head_bias = self._initial_head_bias(Ys, w_fit)
+            head_rows = row_splits[0][0] if len(row_splits) == 1 else all_rows
+            head_bias = self._initial_head_bias(Ys[head_rows], sample_weight[head_rows])
             starts = [
                 self._initial_params(np.random.RandomState(seed), layer_units, head_bias)
                 for seed in seeds
             ]
+        tasks = [
+            (theta0, row_splits[i % len(row_splits)]) for i, theta0 in enumerate(starts)
+        ]
 
         # The loss multiplies blocks of at most 4096 rows, too small for
         # threaded BLAS to pay off: on 2 cores, one BLAS thread made a fit on
@@ -398,12 +408,12 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         # use more than one core.
         with threadpool_limits(limits=1, user_api="blas"):
             runs = Parallel(n_jobs=self.n_jobs)(
-                delayed(self._optimize)(
-                    theta0, X_fit, Ys, w_fit, layer_units, validation
+                delayed(self._optimize_on_rows)(
+                    theta0, X, Ys, sample_weight, rows, layer_units
                 )
-                for theta0 in starts
+                for theta0, rows in tasks
             )
-        if validation is None:
+        if row_splits[0][1] is None:
             best = min(runs, key=lambda run: run["loss"])
         else:
             best = max(runs, key=lambda run: run["validation_score"])
@@ -575,6 +585,19 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         # Selection compares scores in standardised units, so that it does
         # not depend on the units of y through rounding.
         return float(np.average(row_ll, weights=wv))
+
+    def _optimize_on_rows(self, theta0, X, Ys, w, rows, layer_units):
+        """Run ``_optimize`` on the rows ``rows = (fit_rows, val_rows)``.
+
+        ``val_rows`` None trains on all rows without early stopping.
+        """
+        fit_rows, val_rows = rows
+        if val_rows is None:
+            return self._optimize(theta0, X, Ys, w, layer_units)
+        validation = (X[val_rows], Ys[val_rows], w[val_rows])
+        return self._optimize(
+            theta0, X[fit_rows], Ys[fit_rows], w[fit_rows], layer_units, validation
+        )
 
     def _optimize(self, theta0, X, Ys, w, layer_units, validation=None):
         """Run L-BFGS-B from ``theta0`` and return the parameters to keep.

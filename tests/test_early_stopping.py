@@ -213,8 +213,37 @@ def test_ensemble_beats_best_single_network():
     params = dict(n_init=5, early_stopping=True)
     best = _overfitting(**params).fit(X, y)
     ensemble = _overfitting(ensemble=True, **params).fit(X, y)
-    np.testing.assert_array_equal(ensemble.coefs_[0], best.coefs_[0])
     assert ensemble.score(X_test, y_test) > best.score(X_test, y_test)
+
+
+def test_ensemble_networks_hold_out_rows_of_their_own(monkeypatch):
+    """Each early-stopped network of an ensemble validates on other rows."""
+    X, y = _noisy_data(n_samples=200, seed=0)
+    seen = []
+    original = MDNRegressor._optimize_on_rows
+
+    def record(self, theta0, X, Ys, w, rows, layer_units):
+        seen.append(rows)
+        return original(self, theta0, X, Ys, w, rows, layer_units)
+
+    monkeypatch.setattr(MDNRegressor, "_optimize_on_rows", record)
+    _overfitting(n_init=4, early_stopping=True, validation_fraction=0.25,
+                 ensemble=True, max_iter=5).fit(X, y)  # fmt: skip
+    assert len(seen) == 4
+    held_out = [set(val_rows.tolist()) for _, val_rows in seen]
+    assert all(len(rows) == 50 for rows in held_out)
+    assert len({frozenset(rows) for rows in held_out}) == 4
+    for fit_rows, val_rows in seen:
+        assert set(fit_rows.tolist()) | set(val_rows.tolist()) == set(range(200))
+    # With 4 networks each holding out a quarter, the rows that no network
+    # trains on are those held out by all four: few, not a quarter of them.
+    never_trained = set.intersection(*held_out)
+    assert len(never_trained) < 10
+
+    seen.clear()
+    _overfitting(n_init=4, early_stopping=True, validation_fraction=0.25,
+                 max_iter=5).fit(X, y)  # fmt: skip
+    assert len({frozenset(val_rows.tolist()) for _, val_rows in seen}) == 1
 
 
 def test_ensemble_warm_start_continues_every_network():
