@@ -63,9 +63,10 @@ def _limit_blas_in_thread():
     """Limit BLAS to one thread for the calling thread and never restore it.
 
     Run at the start of each loss thread. OpenBLAS with its pthreads layer
-    has one process-wide limit, already set by the thread that started the
-    fit, and ignores the call. OpenBLAS with OpenMP and MKL keep a limit per
-    thread, which a new thread would otherwise take from the environment.
+    has one process-wide limit, which the thread that started the fit has
+    already set to 1. OpenBLAS with OpenMP, and MKL as threadpoolctl 3.8
+    limits it, keep a limit per thread, and a new thread would otherwise
+    start from the process-wide default.
     """
     _threadpool_controller().limit(limits=1, user_api="blas")
 
