@@ -242,7 +242,7 @@ def describe_machine(n_threads, ours_threads):
             f"({info.get('architecture')}), {info['num_threads']} threads"
         )
     lines.append(f"torch threads: {n_threads}")
-    lines.append(f"ours: {ours_threads} threads, BLAS on one thread each")
+    lines.append(f"ours threads: {ours_threads}, BLAS on one thread each")
     lines.append(f"load average before: {os.getloadavg()}")
     return lines
 
