@@ -3,8 +3,10 @@
 For d = 8 features, D = 2 outputs, one hidden layer of 64 tanh units and
 K = 5 "diag" components, in float64, this script times, in one run:
 
-* ours: ``skmdn._network.loss_and_grad`` with a reused workspace, as
-  ``MDNRegressor.fit`` calls it;
+* ours: ``skmdn._network.ThreadedLoss.loss_and_grad`` as
+  ``MDNRegressor.fit`` runs it, with BLAS on one thread and as many Python
+  threads as fit would take (the BLAS thread count at the start, or
+  ``--threads``);
 * floor: only the five matrix products that the forward and backward pass
   need (input @ W1, hidden @ W2, the two weight-gradient products and the
   back-propagated product), on arrays of the same shapes;
@@ -40,7 +42,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
 import skmdn
-from skmdn import MDNRegressor, _mixture, _network
+from skmdn import MDNRegressor, _mixture, _network, _regressor
 
 N_FEATURES, N_OUTPUTS, HIDDEN, N_COMPONENTS = 8, 2, 64, 5
 COVARIANCE = "diag"
@@ -80,21 +82,18 @@ def make_problem(n_samples, seed=0):
     return X, Y, np.ones(n_samples), np.concatenate(pieces), layer_units
 
 
-def time_ours(X, Y, w, theta, layer_units, repeats, block_size):
-    workspace = _network.Workspace(
-        min(len(X), block_size), layer_units, N_COMPONENTS, N_OUTPUTS, COVARIANCE
-    )
-
-    def evaluate():
-        return _network.loss_and_grad(
-            theta, X, Y, w, layer_units=layer_units, activation="tanh",
-            n_components=N_COMPONENTS, covariance_type=COVARIANCE,
-            min_scale=MIN_SCALE, alpha=ALPHA, block_size=block_size,
-            workspace=workspace,
-        )  # fmt: skip
-
-    loss, grad = evaluate()
-    return median_time(evaluate, repeats), loss, grad
+def time_ours(X, Y, w, theta, layer_units, repeats, block_size, n_threads):
+    """Time ThreadedLoss with BLAS held to one thread, as in MDNRegressor.fit."""
+    threaded = _network.ThreadedLoss(
+        n_threads, layer_units, activation="tanh", n_components=N_COMPONENTS,
+        n_outputs=N_OUTPUTS, covariance_type=COVARIANCE, min_scale=MIN_SCALE,
+        alpha=ALPHA, block_size=block_size,
+    )  # fmt: skip
+    controller = threadpoolctl.ThreadpoolController()
+    with controller.limit(limits=1, user_api="blas"), threaded:
+        loss, grad = threaded.loss_and_grad(theta, X, Y, w)
+        elapsed = median_time(lambda: threaded.loss_and_grad(theta, X, Y, w), repeats)
+    return elapsed, loss, grad
 
 
 def time_floor(X, theta, layer_units, repeats):
@@ -201,7 +200,7 @@ def time_per_iteration(X, Y, max_iter):
     }  # fmt: skip
     loss_functions = {
         "mlp": (MLPRegressor, "_loss_grad_lbfgs"),
-        "ours": (_network, "loss_and_grad"),
+        "ours": (_network.ThreadedLoss, "loss_and_grad"),
     }
     for name, estimator in estimators.items():
         owner, attribute = loss_functions[name]
@@ -226,7 +225,7 @@ def time_per_iteration(X, Y, max_iter):
     return results
 
 
-def describe_machine(n_threads):
+def describe_machine(n_threads, ours_threads):
     blas = [
         info for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"
     ]
@@ -243,6 +242,7 @@ def describe_machine(n_threads):
             f"({info.get('architecture')}), {info['num_threads']} threads"
         )
     lines.append(f"torch threads: {n_threads}")
+    lines.append(f"ours threads: {ours_threads}, BLAS on one thread each")
     lines.append(f"load average before: {os.getloadavg()}")
     return lines
 
@@ -267,6 +267,11 @@ def main():
         "--skip-fits", action="store_true",
         help="skip the per-iteration comparison with MLPRegressor",
     )  # fmt: skip
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="threads of ours in the single-evaluation timing (default: the "
+        "number MDNRegressor.fit takes, the BLAS thread count)",
+    )  # fmt: skip
     args = parser.parse_args()
     global clock
     clock = time.perf_counter if args.clock == "wall" else time.process_time
@@ -278,7 +283,11 @@ def main():
     ]
     n_threads = blas_threads[0] if blas_threads else 1
     torch.set_num_threads(n_threads)
-    for line in describe_machine(n_threads):
+    ours_threads = args.threads
+    if ours_threads is None:
+        controller = threadpoolctl.ThreadpoolController()
+        ours_threads = _regressor._blas_thread_count(controller)
+    for line in describe_machine(n_threads, ours_threads):
         print(line)
     print()
 
@@ -287,7 +296,7 @@ def main():
         X, Y, w, theta, layer_units = make_problem(n_samples)
         repeats = args.repeats if n_samples < 100000 else max(5, args.repeats // 3)
         ours, loss, grad = time_ours(
-            X, Y, w, theta, layer_units, repeats, args.block_size
+            X, Y, w, theta, layer_units, repeats, args.block_size, ours_threads
         )
         floor = time_floor(X, theta, layer_units, repeats)
         torch_time, torch_loss, torch_grad = time_torch(

@@ -264,6 +264,20 @@ def log_likelihood(A, Y, n_components, covariance_type, min_scale):
     return _row_log_likelihood(AT, n_components, n_outputs, s).copy()
 
 
+def weighted_log_likelihood_transposed(
+    AT, YT, sample_weight, n_components, covariance_type, min_scale, *, scratch
+):
+    """Return ``sum_n w_n log p(y_n | x_n)`` on transposed arrays.
+
+    Takes the arrays of :func:`nll_and_grad_transposed` and allocates
+    nothing. It leaves in ``scratch`` the terms that the gradient reuses.
+    """
+    D = YT.shape[0]
+    _log_joint_transposed(AT, YT, n_components, covariance_type, min_scale, scratch)
+    row_ll = _row_log_likelihood(AT, n_components, D, scratch)
+    return float(sample_weight @ row_ll)
+
+
 def nll_and_grad_transposed(
     AT, YT, sample_weight, n_components, covariance_type, min_scale, *, out, scratch
 ):
@@ -297,8 +311,9 @@ def nll_and_grad_transposed(
     D, m = YT.shape
     S = n_scale_params(D, covariance_type)
     s = scratch
-    _log_joint_transposed(AT, YT, K, covariance_type, min_scale, s)
-    nll = -float(sample_weight @ _row_log_likelihood(AT, K, D, s))
+    nll = -weighted_log_likelihood_transposed(
+        AT, YT, sample_weight, K, covariance_type, min_scale, scratch=s
+    )
 
     # Responsibilities gamma_k = pi_k N_k / sum_j pi_j N_j and the mixing
     # weights pi_k, each pre-multiplied by the sample weight; every gradient

@@ -1,10 +1,12 @@
 """MDNRegressor: a Mixture Density Network as a scikit-learn regressor."""
 
+import contextlib
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
+import threadpoolctl
+from joblib import Parallel, delayed, effective_n_jobs
 from scipy.optimize import minimize
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
@@ -12,7 +14,6 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from threadpoolctl import threadpool_limits
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -28,6 +29,46 @@ _FAR_Y_REMEDY = (
     "Check these rows for targets far outside the training range of y, or "
     "inputs far outside the training data."
 )
+
+
+def _threadpool_controller():
+    """Return a threadpoolctl controller of the loaded native thread pools.
+
+    Building a ``ThreadpoolController`` scans every loaded library (about
+    14 ms in a cProfile run of a small fit on 2-core Linux), so the cached
+    one is used where threadpoolctl provides it (version 3.8 does).
+    """
+    get_cached = getattr(threadpoolctl, "get_cached_controller", None)
+    if get_cached is None:
+        return threadpoolctl.ThreadpoolController()
+    return get_cached()
+
+
+def _blas_thread_count(controller):
+    """Return the smallest thread limit of the loaded BLAS libraries, or 1.
+
+    OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, ``threadpool_limits`` and
+    joblib's per-worker limits all act on this number. It is 1 when
+    threadpoolctl finds no BLAS library.
+    """
+    limits = [
+        info["num_threads"]
+        for info in controller.select(user_api="blas").info()
+        if info["num_threads"]
+    ]
+    return max(1, min(limits)) if limits else 1
+
+
+def _limit_blas_in_thread():
+    """Limit BLAS to one thread for the calling thread and never restore it.
+
+    Run at the start of each loss thread. OpenBLAS with its pthreads layer
+    has one process-wide limit, which the thread that started the fit has
+    already set to 1. OpenBLAS with OpenMP, and MKL as threadpoolctl 3.8
+    limits it, keep a limit per thread, and a new thread would otherwise
+    start from the process-wide default.
+    """
+    _threadpool_controller().limit(limits=1, user_api="blas")
 
 
 def _check_hidden_layer_sizes(hidden_layer_sizes):
@@ -144,11 +185,14 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     n_jobs : int, default=None
         Number of initialisations trained in parallel through joblib.
         ``None`` means 1 unless in a :obj:`joblib.parallel_backend` context,
-        and -1 means all processors. The fitted model does not depend on it.
+        and -1 means all processors. The fitted model depends on it only
+        through the number of threads each initialisation runs on (see
+        Notes).
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation. An int gives the same model, bit for
-        bit, on the same data and machine.
+        bit, on the same data and machine with the same number of threads
+        (see Notes).
 
     warm_start : bool, default=False
         If True and the model is already fitted, continue training from the
@@ -209,6 +253,28 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     GaussianMixtureDistribution : The predictive distribution object.
     sklearn.neural_network.MLPRegressor : The same network for a point
         prediction with squared loss.
+
+    Notes
+    -----
+    One fit evaluates the loss, its gradient and the validation score on
+    as many threads as BLAS may use when :meth:`fit` starts, as threadpoolctl
+    reports it (the smallest limit if several BLAS libraries are loaded).
+    BLAS itself, and OpenMP, run on one thread until the fit ends. Each
+    thread takes a contiguous range of at least 256 training rows, so a fit
+    on fewer than 512 training rows runs on one thread. To use fewer
+    threads, set ``OMP_NUM_THREADS`` or ``OPENBLAS_NUM_THREADS`` before
+    Python starts, or fit inside
+    ``threadpoolctl.threadpool_limits(limits=n, user_api="blas")``, where
+    ``n = 1`` gives one thread. With ``n_jobs`` other than 1, each
+    initialisation runs in a joblib worker and takes the BLAS limit of that
+    worker. joblib's process workers (the default "loky" backend) get the
+    number of cores divided by ``n_jobs``, so that the workers together do
+    not use more threads than there are cores.
+
+    The thread count decides the order in which the rows' terms are
+    summed, so fits on different thread counts differ by rounding, which
+    L-BFGS can amplify over many iterations. They do not depend on thread
+    scheduling.
 
     References
     ----------
@@ -387,31 +453,37 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         Ys = (Y - self._y_mean) / self._y_scale
         layer_units = self._layer_units(X.shape[1], hidden, n_outputs)
 
-        if continuing:
-            networks = self.networks_ or [(self.coefs_, self.intercepts_)]
-            starts = [_network.pack(*network) for network in networks]
-        else:
-            head_rows = row_splits[0][0] if len(row_splits) == 1 else all_rows
-            head_bias = self._initial_head_bias(Ys[head_rows], sample_weight[head_rows])
-            starts = [
-                self._initial_params(np.random.RandomState(seed), layer_units, head_bias)
-                for seed in seeds
-            ]
-        tasks = [
-            (theta0, row_splits[i % len(row_splits)]) for i, theta0 in enumerate(starts)
-        ]
-
-        # The loss multiplies blocks of at most 4096 rows, too small for
-        # threaded BLAS to pay off: on 2 cores, one BLAS thread made a fit on
-        # 1000 rows five times faster per iteration (benchmarks/README.md).
-        # TODO: evaluate row blocks on parallel threads, so that one fit can
-        # use more than one core.
-        with threadpool_limits(limits=1, user_api="blas"):
-            runs = Parallel(n_jobs=self.n_jobs)(
-                delayed(self._optimize_on_rows)(
-                    theta0, X, Ys, sample_weight, rows, layer_units
+        # The loss runs on as many Python threads as BLAS may use. Each one
+        # multiplies its blocks with BLAS on one thread, because blocks of at
+        # most 4096 rows are too small for threaded BLAS to pay off. On 2
+        # cores, one BLAS thread made a fit on 1000 rows five times faster
+        # per iteration (benchmarks/README.md). OpenMP is held to one thread
+        # too. With two OpenMP threads, k-means adds the threads' partial
+        # centres in the order they finish (scikit-learn 1.9), and on a busy
+        # 2-core machine it took 230 ms for 1000 rows.
+        controller = _threadpool_controller()
+        n_threads = _blas_thread_count(controller)
+        with controller.limit(limits=1):
+            if continuing:
+                networks = self.networks_ or [(self.coefs_, self.intercepts_)]
+                starts = [_network.pack(*network) for network in networks]
+            else:
+                head_rows = row_splits[0][0] if len(row_splits) == 1 else all_rows
+                head_bias = self._initial_head_bias(
+                    Ys[head_rows], sample_weight[head_rows]
                 )
-                for theta0, rows in tasks
+                starts = [
+                    self._initial_params(
+                        np.random.RandomState(seed), layer_units, head_bias
+                    )
+                    for seed in seeds
+                ]
+            tasks = [
+                (theta0, row_splits[i % len(row_splits)])
+                for i, theta0 in enumerate(starts)
+            ]
+            runs = self._optimize_starts(
+                tasks, X, Ys, sample_weight, layer_units, n_threads
             )
         if row_splits[0][1] is None:
             best = min(runs, key=lambda run: run["loss"])
@@ -432,6 +504,25 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         if self.ensemble:
             self.networks_ = [_network.unpack(run["theta"], layer_units) for run in runs]
         return self
+
+    def _optimize_starts(self, tasks, X, Ys, w, layer_units, n_threads):
+        """Run :meth:`_optimize_on_rows` for each ``(start, rows)`` task, in order.
+
+        With one task, or ``n_jobs`` resolving to 1, the runs share this
+        process and its ``n_threads``. Otherwise joblib runs them in parallel
+        workers, and each one counts the BLAS threads of the worker that runs
+        it, which joblib's process workers limit so that the workers together
+        do not use more threads than there are cores.
+        """
+        if len(tasks) == 1 or effective_n_jobs(self.n_jobs) == 1:
+            return [
+                self._optimize_on_rows(theta0, X, Ys, w, rows, layer_units, n_threads)
+                for theta0, rows in tasks
+            ]
+        return Parallel(n_jobs=self.n_jobs)(
+            delayed(self._optimize_on_rows)(theta0, X, Ys, w, rows, layer_units, None)
+            for theta0, rows in tasks
+        )
 
     def _check_warm_start_shape(self, hidden):
         """Raise if a parameter that shapes the network changed since the last fit."""
@@ -570,37 +661,56 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         intercepts[-1] = head_bias.copy()
         return _network.pack(coefs, intercepts)
 
-    def _validation_score(self, theta, validation, layer_units):
-        """Mean log-likelihood of the held-out rows, in standardised units."""
+    def _validation_score(self, theta, validation, loss):
+        """Mean log-likelihood of the held-out rows, in standardised units.
+
+        ``loss`` is the :class:`~skmdn._network.ThreadedLoss` of the fit,
+        whose threads and workspaces evaluate the held-out rows too.
+        """
         Xv, Yv, wv = validation
-        coefs, intercepts = _network.unpack(theta, layer_units)
-        with np.errstate(over="ignore", invalid="ignore"):
-            A = _network.output_layer(
-                coefs, intercepts, Xv, self.activation,
-                x_mean=self._x_mean, x_scale=self._x_scale,
-            )  # fmt: skip
-            row_ll = _mixture.log_likelihood(
-                A, Yv, self.n_components, self.covariance_type, self.min_scale
-            )
         # Selection compares scores in standardised units, so that it does
         # not depend on the units of y through rounding.
-        return float(np.average(row_ll, weights=wv))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return loss.mean_log_likelihood(theta, Xv, Yv, wv)
 
-    def _optimize_on_rows(self, theta0, X, Ys, w, rows, layer_units):
-        """Run ``_optimize`` on the rows ``rows = (fit_rows, val_rows)``.
+    def _optimize_on_rows(self, theta0, X, Ys, w, rows, layer_units, n_threads):
+        """Run :meth:`_optimize` on the rows ``rows = (fit_rows, val_rows)``.
 
         ``val_rows`` None trains on all rows without early stopping.
         """
         fit_rows, val_rows = rows
         if val_rows is None:
-            return self._optimize(theta0, X, Ys, w, layer_units)
+            return self._optimize(theta0, X, Ys, w, layer_units, None, n_threads)
         validation = (X[val_rows], Ys[val_rows], w[val_rows])
         return self._optimize(
-            theta0, X[fit_rows], Ys[fit_rows], w[fit_rows], layer_units, validation
-        )
+            theta0, X[fit_rows], Ys[fit_rows], w[fit_rows], layer_units, validation,
+            n_threads,
+        )  # fmt: skip
 
-    def _optimize(self, theta0, X, Ys, w, layer_units, validation=None):
+    def _optimize(self, theta0, X, Ys, w, layer_units, validation=None, n_threads=None):
         """Run L-BFGS-B from ``theta0`` and return the parameters to keep.
+
+        The loss runs on ``n_threads`` threads. None counts the BLAS threads
+        of this process, and limits BLAS to one thread until the run ends,
+        which a joblib worker needs. See :meth:`_minimize` for the rest.
+        """
+        with contextlib.ExitStack() as stack:
+            if n_threads is None:
+                controller = _threadpool_controller()
+                n_threads = _blas_thread_count(controller)
+                stack.enter_context(controller.limit(limits=1, user_api="blas"))
+            loss = _network.ThreadedLoss(
+                n_threads, layer_units, activation=self.activation,
+                n_components=self.n_components, n_outputs=Ys.shape[1],
+                covariance_type=self.covariance_type, min_scale=self.min_scale,
+                alpha=self.alpha, x_mean=self._x_mean, x_scale=self._x_scale,
+                thread_initializer=_limit_blas_in_thread,
+            )  # fmt: skip
+            stack.enter_context(loss)
+            return self._minimize(theta0, X, Ys, w, loss, validation)
+
+    def _minimize(self, theta0, X, Ys, w, loss, validation):
+        """Run L-BFGS-B on ``loss`` and return the parameters to keep.
 
         X is the raw input, standardised inside the loss. Without
         ``validation`` the parameters kept are the finite ones of lowest loss.
@@ -610,37 +720,27 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         ``n_iter_no_change`` iterations without a new best.
         """
         best = {"loss": np.inf, "theta": theta0.copy()}
-        workspace = _network.Workspace(
-            min(len(X), _network.DEFAULT_BLOCK_SIZE), layer_units,
-            self.n_components, Ys.shape[1], self.covariance_type,
-        )  # fmt: skip
 
         def objective(theta):
-            loss, grad = _network.loss_and_grad(
-                theta, X, Ys, w, layer_units=layer_units,
-                activation=self.activation, n_components=self.n_components,
-                covariance_type=self.covariance_type, min_scale=self.min_scale,
-                alpha=self.alpha, x_mean=self._x_mean, x_scale=self._x_scale,
-                workspace=workspace,
-            )  # fmt: skip
-            if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+            value, grad = loss.loss_and_grad(theta, X, Ys, w)
+            if not (np.isfinite(value) and np.all(np.isfinite(grad))):
                 # Report a loss above every one seen, so the line search
                 # backs off whatever the scale of the loss.
                 substitute = _checks.NONFINITE_LOSS
                 if np.isfinite(best["loss"]):
                     substitute = max(substitute, best["loss"] + abs(best["loss"]) + 1)
                 return substitute, np.zeros_like(theta)
-            if loss < best["loss"]:
-                best["loss"] = loss
+            if value < best["loss"]:
+                best["loss"] = value
                 best["theta"] = theta.copy()
-            return loss, grad
+            return value, grad
 
         curve, scores = [], []
         # Validation scores are reported in the original units of y.
         log_y_scale = float(np.sum(np.log(self._y_scale)))
         if validation is not None:
             best_val = {
-                "score": self._validation_score(theta0, validation, layer_units),
+                "score": self._validation_score(theta0, validation, loss),
                 "theta": theta0.copy(),
                 "loss": None,
                 "since": 0,
@@ -651,7 +751,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             message = f"Iteration {len(curve)}, loss = {curve[-1]:.8f}"
             if validation is not None:
                 theta = intermediate_result.x
-                scores.append(self._validation_score(theta, validation, layer_units))
+                scores.append(self._validation_score(theta, validation, loss))
                 message += f", validation score = {scores[-1] - log_y_scale:.8f}"
                 if scores[-1] > best_val["score"]:
                     best_val.update(score=scores[-1], theta=theta.copy(), since=0)

@@ -222,9 +222,9 @@ def test_ensemble_networks_hold_out_rows_of_their_own(monkeypatch):
     seen = []
     original = MDNRegressor._optimize_on_rows
 
-    def record(self, theta0, X, Ys, w, rows, layer_units):
+    def record(self, theta0, X, Ys, w, rows, *args):
         seen.append(rows)
-        return original(self, theta0, X, Ys, w, rows, layer_units)
+        return original(self, theta0, X, Ys, w, rows, *args)
 
     monkeypatch.setattr(MDNRegressor, "_optimize_on_rows", record)
     _overfitting(n_init=4, early_stopping=True, validation_fraction=0.25,

@@ -1,17 +1,19 @@
 """MDNRegressor: fitting, prediction, scoring and scikit-learn integration."""
 
 import pickle
+import threading
 import warnings
 
 import numpy as np
 import pytest
+import threadpoolctl
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skmdn import GaussianMixtureDistribution, MDNRegressor, _network
+from skmdn import GaussianMixtureDistribution, MDNRegressor, _network, _regressor
 from skmdn.datasets import load_faithful, make_inverse_sine
 
 
@@ -175,6 +177,83 @@ def test_same_seed_gives_identical_model():
     second = _small(random_state=3).fit(X, y)
     for a, b in zip(first.coefs_ + first.intercepts_, second.coefs_ + second.intercepts_):
         np.testing.assert_array_equal(a, b)
+
+
+def _record_loss_threads(monkeypatch, n_threads=None):
+    """Record the thread count and row ranges of every loss evaluation.
+
+    With ``n_threads``, fit takes that many threads in place of the BLAS
+    thread count of the process.
+    """
+    if n_threads is not None:
+        monkeypatch.setattr(_regressor, "_blas_thread_count", lambda _: n_threads)
+    seen = []
+    original = _network.ThreadedLoss.loss_and_grad
+
+    def record(self, theta, X, *args):
+        seen.append((self.n_threads, len(self._ranges(len(X)))))
+        return original(self, theta, X, *args)
+
+    monkeypatch.setattr(_network.ThreadedLoss, "loss_and_grad", record)
+    return seen
+
+
+def _parameters(model):
+    return np.concatenate([a.ravel() for a in model.coefs_ + model.intercepts_])
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_threaded_fit_is_repeatable(monkeypatch, early_stopping):
+    X, y = _linear_data(n_samples=1200)
+    params = dict(max_iter=30, early_stopping=early_stopping)
+    one_thread = _small(**params).fit(X, y)
+    seen = _record_loss_threads(monkeypatch, n_threads=3)
+    first = _small(**params).fit(X, y)
+    assert seen
+    assert set(seen) == {(3, 3)}
+    for _ in range(2):
+        again = _small(**params).fit(X, y)
+        np.testing.assert_array_equal(_parameters(again), _parameters(first))
+        assert again.loss_ == first.loss_
+        assert again.best_validation_score_ == first.best_validation_score_
+    # Threads change the order of the sums, and so only the rounding.
+    np.testing.assert_allclose(
+        _parameters(first), _parameters(one_thread), rtol=1e-7, atol=1e-9
+    )
+    np.testing.assert_allclose(first.predict(X), one_thread.predict(X), rtol=1e-8)
+
+
+def test_fit_takes_thread_count_from_blas(monkeypatch):
+    X, y = _linear_data(n_samples=1200)
+    controller = threadpoolctl.ThreadpoolController()
+    blas_threads = _regressor._blas_thread_count(controller)
+    seen = _record_loss_threads(monkeypatch)
+    _small(max_iter=3).fit(X, y)
+    assert {n_threads for n_threads, _ in seen} == {blas_threads}
+    seen.clear()
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        _small(max_iter=3).fit(X, y)
+    assert {n_threads for n_threads, _ in seen} == {1}
+    # fit restores the BLAS limits it found.
+    assert _regressor._blas_thread_count(controller) == blas_threads
+
+
+def test_fit_stops_loss_threads_on_error(monkeypatch):
+    X, y = _linear_data(n_samples=1200)
+    _record_loss_threads(monkeypatch, n_threads=3)
+
+    def failing_minimize(fun, x0, **kwargs):
+        fun(x0)
+        raise RuntimeError("optimiser failed")
+
+    monkeypatch.setattr(_regressor, "minimize", failing_minimize)
+    with pytest.raises(RuntimeError, match="optimiser failed"):
+        _small().fit(X, y)
+    loss_threads = [
+        thread for thread in threading.enumerate()
+        if thread.name.startswith("skmdn-loss")
+    ]  # fmt: skip
+    assert loss_threads == []
 
 
 def test_n_init_keeps_the_lowest_loss(monkeypatch):
@@ -355,17 +434,18 @@ def test_nonfinite_loss_is_never_kept(monkeypatch):
     # A network that overflows on some parameters must not store them.
     X, y = _linear_data()
     calls = {"n": 0}
-    original = _network.loss_and_grad
+    original = _network.ThreadedLoss.loss_and_grad
 
-    def sometimes_nan(theta, *args, **kwargs):
+    def sometimes_nan(self, theta, *args):
         calls["n"] += 1
-        loss, grad = original(theta, *args, **kwargs)
+        loss, grad = original(self, theta, *args)
         if calls["n"] % 3 == 0:
             return np.nan, grad * np.nan
         return loss, grad
 
-    monkeypatch.setattr(_network, "loss_and_grad", sometimes_nan)
+    monkeypatch.setattr(_network.ThreadedLoss, "loss_and_grad", sometimes_nan)
     model = _small(max_iter=30).fit(X, y)
+    assert calls["n"] >= 3
     assert np.isfinite(model.loss_)
     assert all(np.all(np.isfinite(W)) for W in model.coefs_)
     assert np.all(np.isfinite(model.predict(X)))
@@ -375,13 +455,13 @@ def test_fit_passes_float64_input_without_copy(monkeypatch):
     """A float64 C-contiguous X reaches the loss itself, not a standardised copy."""
     X, y = _linear_data()
     seen = []
-    original = _network.loss_and_grad
+    original = _network.ThreadedLoss.loss_and_grad
 
-    def record(theta, X_seen, *args, **kwargs):
+    def record(self, theta, X_seen, *args):
         seen.append(X_seen)
-        return original(theta, X_seen, *args, **kwargs)
+        return original(self, theta, X_seen, *args)
 
-    monkeypatch.setattr(_network, "loss_and_grad", record)
+    monkeypatch.setattr(_network.ThreadedLoss, "loss_and_grad", record)
     _small(max_iter=5).fit(X, y)
     assert seen
     assert all(np.shares_memory(X_seen, X) for X_seen in seen)

@@ -335,7 +335,7 @@ def test_bad_training_data_raises_before_optimising(case, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("the loss was evaluated")
 
-    monkeypatch.setattr(_network, "loss_and_grad", fail)
+    monkeypatch.setattr(_network.ThreadedLoss, "loss_and_grad", fail)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match=match):
@@ -466,13 +466,13 @@ def test_flat_and_column_target_shapes(covariance_type):
 def test_line_search_failure_warns_and_keeps_best(monkeypatch):
     """An abnormal L-BFGS stop warns with scipy's status and keeps a usable model."""
     X, y = _clean_data()
-    original = _network.loss_and_grad
+    original = _network.ThreadedLoss.loss_and_grad
 
-    def uphill(theta, *args, **kwargs):
-        loss, grad = original(theta, *args, **kwargs)
+    def uphill(self, theta, *args):
+        loss, grad = original(self, theta, *args)
         return loss, -grad  # a wrong gradient makes every line search fail
 
-    monkeypatch.setattr(_network, "loss_and_grad", uphill)
+    monkeypatch.setattr(_network.ThreadedLoss, "loss_and_grad", uphill)
     expected = r"line search.*scipy status 2: ABNORMAL"
     with pytest.warns(ConvergenceWarning, match=expected):
         model = MDNRegressor(2, hidden_layer_sizes=(5,), random_state=0).fit(X, y)
@@ -523,19 +523,19 @@ def test_optimizer_result_is_not_trusted(monkeypatch):
 def test_nonfinite_loss_reports_above_every_loss_seen(monkeypatch):
     """A non-finite loss is reported above every loss seen, however large."""
     X, y = _clean_data()
-    original = _network.loss_and_grad
+    original = _network.ThreadedLoss.loss_and_grad
     seen, overflows = [], []
 
-    def offset(theta, *args, **kwargs):
+    def offset(self, theta, *args):
         # A loss near 1e13 that overflows away from the start.
-        loss, grad = original(theta, *args, **kwargs)
+        loss, grad = original(self, theta, *args)
         if seen and np.max(np.abs(theta - seen[0])) > 0.5:
             overflows.append(theta)
             return np.inf, grad
         seen.append(theta.copy())
         return loss + 1e13, grad
 
-    monkeypatch.setattr(_network, "loss_and_grad", offset)
+    monkeypatch.setattr(_network.ThreadedLoss, "loss_and_grad", offset)
     recorded = []
     original_minimize = _regressor.minimize
 
@@ -559,7 +559,9 @@ def test_nonfinite_everywhere_raises(monkeypatch):
     """A loss that is never finite raises a ValueError instead of storing NaN."""
     X, y = _clean_data()
     monkeypatch.setattr(
-        _network, "loss_and_grad", lambda theta, *a, **k: (np.nan, np.zeros_like(theta))
+        _network.ThreadedLoss,
+        "loss_and_grad",
+        lambda self, theta, *args: (np.nan, np.zeros_like(theta)),
     )
     with pytest.raises(ValueError, match="not finite at any parameters"):
         MDNRegressor(hidden_layer_sizes=(5,)).fit(X, y)
