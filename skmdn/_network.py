@@ -30,12 +30,11 @@ ACTIVATIONS = ("tanh", "relu", "logistic", "identity")
 DEFAULT_BLOCK_SIZE = 4096
 
 # Minimum rows that ThreadedLoss gives a thread of its own. Below it, handing
-# the rows to another thread costs more than it saves.
-# NOTE: 256 is an estimate, not a measured cut-over. On one thread a block
-# took about 0.14 ms plus 1 us per row (8 features, 64 hidden units, K = 5,
-# D = 2, a busy 2-core machine), and a hand-off to another thread was taken
-# to cost about one block. Two threads could not be timed on idle cores.
-MIN_ROWS_PER_THREAD = 256
+# the rows to another thread costs more than it saves. On idle 2-core Xeon
+# (8 features, 64 hidden units, K = 5, D = 2), two threads took 1.77 ms for
+# 1000 rows against 1.13 ms on one, broke even at 2000 rows and were 1.36
+# times faster at 4000 (benchmarks/README.md).
+MIN_ROWS_PER_THREAD = 1024
 
 
 def _activate_inplace(Z, activation):

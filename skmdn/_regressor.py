@@ -260,8 +260,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     as many threads as BLAS may use when :meth:`fit` starts, as threadpoolctl
     reports it (the smallest limit if several BLAS libraries are loaded).
     BLAS itself, and OpenMP, run on one thread until the fit ends. Each
-    thread takes a contiguous range of at least 256 training rows, so a fit
-    on fewer than 512 training rows runs on one thread. To use fewer
+    thread takes a contiguous range of at least 1024 training rows, so a fit
+    on fewer than 2048 training rows runs on one thread. To use fewer
     threads, set ``OMP_NUM_THREADS`` or ``OPENBLAS_NUM_THREADS`` before
     Python starts, or fit inside
     ``threadpoolctl.threadpool_limits(limits=n, user_api="blas")``, where

@@ -204,7 +204,7 @@ def _parameters(model):
 
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_threaded_fit_is_repeatable(monkeypatch, early_stopping):
-    X, y = _linear_data(n_samples=1200)
+    X, y = _linear_data(n_samples=3500)
     params = dict(max_iter=30, early_stopping=early_stopping)
     one_thread = _small(**params).fit(X, y)
     seen = _record_loss_threads(monkeypatch, n_threads=3)
