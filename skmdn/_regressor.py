@@ -424,9 +424,8 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
 
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
-        all_rows = np.arange(X.shape[0])
         if not self._uses_early_stopping(X.shape[0]):
-            row_splits = [(all_rows, None)]
+            row_splits = [(None, None)]
         elif self.ensemble:
             # Every network of an ensemble early-stops on rows of its own, so
             # that together the networks train on nearly every row.
@@ -438,8 +437,13 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             # best restart are comparable.
             row_splits = [self._split_validation(sample_weight, rng)]
         if not continuing:
-            scaler_rows = row_splits[0][0] if len(row_splits) == 1 else all_rows
-            self._set_scalers(X[scaler_rows], Y[scaler_rows], sample_weight[scaler_rows])
+            # Rows held out from the one network count with weight zero,
+            # so that X is not copied for its statistics.
+            scaler_weight = sample_weight
+            if len(row_splits) == 1 and row_splits[0][1] is not None:
+                scaler_weight = sample_weight.copy()
+                scaler_weight[row_splits[0][1]] = 0.0
+            self._set_scalers(X, Y, scaler_weight)
         self._target_1d = target_1d
         self._network_shape = {
             "hidden_layer_sizes": hidden,
@@ -468,10 +472,11 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 networks = self.networks_ or [(self.coefs_, self.intercepts_)]
                 starts = [_network.pack(*network) for network in networks]
             else:
-                head_rows = row_splits[0][0] if len(row_splits) == 1 else all_rows
-                head_bias = self._initial_head_bias(
-                    Ys[head_rows], sample_weight[head_rows]
-                )
+                head_Ys, head_weight = Ys, sample_weight
+                if len(row_splits) == 1 and row_splits[0][1] is not None:
+                    fit_rows = row_splits[0][0]
+                    head_Ys, head_weight = Ys[fit_rows], sample_weight[fit_rows]
+                head_bias = self._initial_head_bias(head_Ys, head_weight)
                 starts = [
                     self._initial_params(
                         np.random.RandomState(seed), layer_units, head_bias
@@ -676,7 +681,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     def _optimize_on_rows(self, theta0, X, Ys, w, rows, layer_units, n_threads):
         """Run :meth:`_optimize` on the rows ``rows = (fit_rows, val_rows)``.
 
-        ``val_rows`` None trains on all rows without early stopping.
+        ``rows = (None, None)`` trains on all rows without early stopping.
         """
         fit_rows, val_rows = rows
         if val_rows is None:
