@@ -124,13 +124,19 @@ def test_threaded_evaluation_is_repeatable():
                 np.testing.assert_array_equal(again[1], first[1])
 
 
-@pytest.mark.parametrize("covariance_type", _mixture.COVARIANCE_TYPES)
-def test_blocked_threaded_and_unblocked_evaluation_agree(covariance_type):
-    rng = np.random.RandomState(3)
+def _weighted_problem(seed, covariance_type):
+    """Return layer units, parameters and 1003 weighted rows: 4 inputs, 2 outputs, K = 3."""
+    rng = np.random.RandomState(seed)
     layer_units = [4, 16, _mixture.head_size(3, 2, covariance_type)]
     theta = rng.normal(scale=0.3, size=_network.n_params(layer_units))
     X, Y = rng.normal(size=(1003, 4)), rng.normal(size=(1003, 2))
     w = rng.uniform(0.5, 2.0, size=1003)
+    return layer_units, theta, X, Y, w
+
+
+@pytest.mark.parametrize("covariance_type", _mixture.COVARIANCE_TYPES)
+def test_blocked_threaded_and_unblocked_evaluation_agree(covariance_type):
+    layer_units, theta, X, Y, w = _weighted_problem(3, covariance_type)
     kwargs = dict(
         layer_units=layer_units, activation="tanh", n_components=3,
         covariance_type=covariance_type, min_scale=1e-3, alpha=1e-2,
@@ -171,11 +177,7 @@ def test_threaded_gradient_matches_finite_differences(covariance_type):
 
 @pytest.mark.parametrize("covariance_type", _mixture.COVARIANCE_TYPES)
 def test_threaded_log_likelihood_matches_forward_pass(covariance_type):
-    rng = np.random.RandomState(8)
-    layer_units = [4, 16, _mixture.head_size(3, 2, covariance_type)]
-    theta = rng.normal(scale=0.3, size=_network.n_params(layer_units))
-    X, Y = rng.normal(size=(1003, 4)), rng.normal(size=(1003, 2))
-    w = rng.uniform(0.5, 2.0, size=1003)
+    layer_units, theta, X, Y, w = _weighted_problem(8, covariance_type)
     mean, scale = X.mean(axis=0), X.std(axis=0)
     coefs, intercepts = _network.unpack(theta, layer_units)
     A = _network.forward(coefs, intercepts, (X - mean) / scale, "tanh")[-1]
