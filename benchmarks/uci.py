@@ -3,7 +3,9 @@
 Usage::
 
     python benchmarks/uci.py DATA_DIR [--datasets NAME ...] [--splits N]
-                             [--jobs N] [--models mdn ngboost] [--output FILE]
+                             [--first-split N] [--jobs N]
+                             [--models mdn ngboost] [--ngboost-splits N]
+                             [--no-search] [--mdn-params JSON] [--output FILE]
 
 DATA_DIR contains one folder per data set in the layout of the published
 train/test splits of Hernandez-Lobato and Adams (2015), as distributed with
@@ -13,12 +15,13 @@ separated, no header), ``index_features.txt``, ``index_target.txt``,
 0-based row indices.
 
 For each data set and split, every model is fitted on the training rows only.
-The MDN's hyperparameters are chosen by cross-validation inside the training
-rows, scored by its own ``score`` (mean log-likelihood), and the best setting
-is refitted on all training rows. NGBoost follows its authors' UCI protocol:
-a Normal distribution under the log score, 2000 boosting stages of depth-3
-trees at learning rate 0.01, the number of stages chosen by validation MSE on
-20% of the training rows, then a refit on all training rows. The test
+The MDN's hyperparameters are chosen by GridSearchCV inside the training
+rows of each split, scored by the estimator's own ``score`` (mean
+log-likelihood), and the best setting is refitted on all training rows.
+NGBoost follows its authors' UCI protocol: a Normal distribution under the
+log score and 2000 boosting stages of depth-3 trees at learning rate 0.01.
+Validation MSE on 20% of the training rows chooses the number of stages,
+and a refit on all training rows uses that many. The test
 negative log-likelihood (NLL) and RMSE are reported in the original units of
 y, as means over splits with standard errors.
 """
