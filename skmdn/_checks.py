@@ -84,8 +84,9 @@ def weighted_mean_and_scale(Z, w):
     Columns are divided by their largest magnitude before any sum or square,
     so values near the float64 limits neither overflow nor underflow. A column
     whose spread is zero or within rounding of its mean is constant: it gets
-    scale 1, so that standardising never divides by zero. The sums run over
-    blocks of rows, so no temporary array as large as ``Z`` is made.
+    scale 1, so that standardising never divides by zero. Rows of zero weight
+    are ignored altogether. The sums run over blocks of rows, so no temporary
+    array as large as ``Z`` is made.
 
     Returns
     -------
@@ -95,23 +96,36 @@ def weighted_mean_and_scale(Z, w):
     """
     fraction = w / w.sum()
     n_rows, n_columns = Z.shape
+
+    def weighted_blocks():
+        # Rows of zero weight are left out, so that extreme values there
+        # cannot change the statistics through rounding or overflow.
+        for rows in _row_blocks(n_rows):
+            keep = w[rows] > 0
+            if keep.all():
+                yield Z[rows], fraction[rows]
+            else:
+                yield Z[rows][keep], fraction[rows][keep]
+
     with np.errstate(over="ignore", invalid="ignore"):
         magnitude = np.zeros(n_columns)
-        for rows in _row_blocks(n_rows):
-            np.maximum(magnitude, np.max(np.abs(Z[rows]), axis=0), out=magnitude)
+        for block, _ in weighted_blocks():
+            if len(block):
+                np.maximum(magnitude, np.max(np.abs(block), axis=0), out=magnitude)
         magnitude[magnitude == 0] = 1.0
         mean = np.zeros(n_columns)
-        for rows in _row_blocks(n_rows):
-            mean += fraction[rows] @ (Z[rows] / magnitude)
+        for block, block_fraction in weighted_blocks():
+            mean += block_fraction @ (block / magnitude)
         mean *= magnitude
 
         spread = np.zeros(n_columns)
-        for rows in _row_blocks(n_rows):
-            np.maximum(spread, np.max(np.abs(Z[rows] - mean), axis=0), out=spread)
+        for block, _ in weighted_blocks():
+            if len(block):
+                np.maximum(spread, np.max(np.abs(block - mean), axis=0), out=spread)
         spread[spread == 0] = 1.0
         variance = np.zeros(n_columns)
-        for rows in _row_blocks(n_rows):
-            variance += fraction[rows] @ ((Z[rows] - mean) / spread) ** 2
+        for block, block_fraction in weighted_blocks():
+            variance += block_fraction @ ((block - mean) / spread) ** 2
         scale = spread * np.sqrt(variance)
     constant = scale <= 10.0 * np.finfo(np.float64).eps * np.abs(mean)
     scale[constant] = 1.0

@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from test_network import _central_differences
 
-from skmdn import MDNRegressor, _mixture, _network, _regressor
+from skmdn import MDNRegressor, _checks, _mixture, _network, _regressor
 
 
 # ---------------------------------------------- gradient at large parameters
@@ -635,3 +635,17 @@ def test_inputs_are_never_modified(tmp_path):
         model.score(data["X"], data["y"], sample_weight=data["w"])
         for name in arrays:
             np.testing.assert_array_equal(data[name], copies[name])
+
+
+def test_zero_weight_rows_ignored_in_scaling():
+    rng = np.random.RandomState(0)
+    Z = rng.normal(size=(300, 2))
+    w = rng.uniform(0.5, 2.0, size=300)
+    expected = _checks.weighted_mean_and_scale(Z[1:], w[1:])
+    w[0] = 0.0
+    for extreme in (1e200, -1e308, 1e-300):
+        Z[0] = extreme
+        mean, scale, constant = _checks.weighted_mean_and_scale(Z, w)
+        np.testing.assert_allclose(mean, expected[0], rtol=1e-12)
+        np.testing.assert_allclose(scale, expected[1], rtol=1e-12)
+        assert not constant.any()
