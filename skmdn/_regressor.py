@@ -1,6 +1,7 @@
 """MDNRegressor: a Mixture Density Network as a scikit-learn regressor."""
 
 import contextlib
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -57,6 +58,38 @@ def _blas_thread_count(controller):
         if info["num_threads"]
     ]
     return max(1, min(limits)) if limits else 1
+
+
+_HOLD_LOCK = threading.Lock()
+_HOLD = {"depth": 0, "threads": 1, "limiter": None}
+
+
+@contextlib.contextmanager
+def _native_pools_on_one_thread():
+    """Hold BLAS and OpenMP to one thread while any fit of the process runs.
+
+    Yields ``(n_threads, nested)``: the BLAS thread count from before the
+    first running fit took hold, and whether another fit of this process
+    already held it. Fits that run at the same time in Python threads share
+    one hold, so every one of them gets the same count, and the last to
+    finish restores the limits that the first one found.
+    """
+    with _HOLD_LOCK:
+        nested = _HOLD["depth"] > 0
+        if not nested:
+            controller = _threadpool_controller()
+            _HOLD["threads"] = _blas_thread_count(controller)
+            _HOLD["limiter"] = controller.limit(limits=1)
+        _HOLD["depth"] += 1
+        n_threads = _HOLD["threads"]
+    try:
+        yield n_threads, nested
+    finally:
+        with _HOLD_LOCK:
+            _HOLD["depth"] -= 1
+            if _HOLD["depth"] == 0:
+                _HOLD["limiter"].restore_original_limits()
+                _HOLD["limiter"] = None
 
 
 def _limit_blas_in_thread():
@@ -197,7 +230,9 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     warm_start : bool, default=False
         If True and the model is already fitted, continue training from the
         current parameters (and the standardisation of the first fit) instead
-        of initialising anew; ``n_init`` is then ignored.
+        of initialising anew; ``n_init`` is then ignored. With early stopping,
+        each network keeps validating on the rows it held out before, as long
+        as the number of rows is unchanged.
 
     verbose : int, default=0
         If positive, print the loss after each iteration.
@@ -274,7 +309,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     The thread count decides the order in which the rows' terms are
     summed, so fits on different thread counts differ by rounding, which
     L-BFGS can amplify over many iterations. They do not depend on thread
-    scheduling.
+    scheduling. Fits that run at the same time in Python threads of one
+    process (for example under joblib's "threading" backend) all take the
+    thread count found by the first of them, and the last to finish
+    restores the BLAS and OpenMP limits that the first one found.
 
     References
     ----------
@@ -423,26 +461,43 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             self._check_warm_start_shape(hidden)
 
         rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
-        if not self._uses_early_stopping(X.shape[0]):
-            row_splits = [(None, None)]
-        elif self.ensemble:
-            # Every network of an ensemble early-stops on rows of its own, so
-            # that together the networks train on nearly every row.
+        if continuing:
+            n_networks = len(self.networks_) if self.networks_ else 1
+        else:
+            n_networks = self.n_init
+            seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
+        uses_early_stopping = self._uses_early_stopping(X.shape[0])
+        # Every network of an ensemble early-stops on rows of its own, so
+        # that together the networks train on nearly every row. Otherwise
+        # the networks share one validation set, so that the scores that
+        # select the best restart are comparable.
+        n_splits = n_networks if self.ensemble else 1
+        split_seeds = None
+        if uses_early_stopping:
+            previous = getattr(self, "_split_seeds", None) if continuing else None
+            if previous is not None and len(previous) == n_splits:
+                # A continued fit keeps validating on the rows it held out.
+                split_seeds = previous
+            else:
+                split_seeds = [
+                    rng.randint(np.iinfo(np.int32).max) for _ in range(n_splits)
+                ]
             row_splits = [
-                self._split_validation(sample_weight, rng) for _ in range(self.n_init)
+                self._split_validation(sample_weight, seed, network, n_splits)
+                for network, seed in enumerate(split_seeds)
             ]
         else:
-            # One shared validation set, so that the scores that select the
-            # best restart are comparable.
-            row_splits = [self._split_validation(sample_weight, rng)]
+            row_splits = [(None, None)]
+        self._split_seeds = split_seeds
+        # The rows in the shared validation set of a fit without ensemble.
+        # Its statistics and starting point use the other rows only.
+        held_out = row_splits[0][1] if uses_early_stopping and not self.ensemble else None
         if not continuing:
-            # Rows held out from the one network count with weight zero,
-            # so that X is not copied for its statistics.
+            # Held-out rows count with weight zero, so that X is not copied.
             scaler_weight = sample_weight
-            if len(row_splits) == 1 and row_splits[0][1] is not None:
+            if held_out is not None:
                 scaler_weight = sample_weight.copy()
-                scaler_weight[row_splits[0][1]] = 0.0
+                scaler_weight[held_out] = 0.0
             self._set_scalers(X, Y, scaler_weight)
         self._target_1d = target_1d
         self._network_shape = {
@@ -465,15 +520,13 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         # too. With two OpenMP threads, k-means adds the threads' partial
         # centres in the order they finish (scikit-learn 1.9), and on a busy
         # 2-core machine it took 230 ms for 1000 rows.
-        controller = _threadpool_controller()
-        n_threads = _blas_thread_count(controller)
-        with controller.limit(limits=1):
+        with _native_pools_on_one_thread() as (n_threads, _):
             if continuing:
                 networks = self.networks_ or [(self.coefs_, self.intercepts_)]
                 starts = [_network.pack(*network) for network in networks]
             else:
                 head_Ys, head_weight = Ys, sample_weight
-                if len(row_splits) == 1 and row_splits[0][1] is not None:
+                if held_out is not None:
                     fit_rows = row_splits[0][0]
                     head_Ys, head_weight = Ys[fit_rows], sample_weight[fit_rows]
                 head_bias = self._initial_head_bias(head_Ys, head_weight)
@@ -551,8 +604,12 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             return n_samples >= _AUTO_EARLY_STOPPING_ROWS
         return bool(self.early_stopping)
 
-    def _split_validation(self, sample_weight, rng):
-        """Draw the row indices used for training and for early stopping."""
+    def _split_validation(self, sample_weight, seed, network=0, n_splits=1):
+        """Draw the row indices used for training and for early stopping.
+
+        ``seed`` seeds the draw. ``network`` and ``n_splits`` name the draw in
+        errors when each network of an ensemble draws its own rows.
+        """
         n_samples = sample_weight.shape[0]
         n_val = int(np.ceil(self.validation_fraction * n_samples))
         if n_val < 2 or n_samples - n_val < 2:
@@ -563,16 +620,27 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
                 "change validation_fraction or set early_stopping=False."
             )
         fit_rows, val_rows = train_test_split(
-            np.arange(n_samples), test_size=n_val,
-            random_state=rng.randint(np.iinfo(np.int32).max),
-        )  # fmt: skip
+            np.arange(n_samples), test_size=n_val, random_state=seed
+        )
         for name, rows in (("training", fit_rows), ("validation", val_rows)):
-            if not sample_weight[rows].sum() > 0:
+            if sample_weight[rows].sum() > 0:
+                continue
+            n_positive = int(np.count_nonzero(sample_weight))
+            if n_splits > 1:
                 raise ValueError(
-                    f"The {name} rows drawn for early stopping all have zero "
-                    "sample_weight; change random_state or validation_fraction, "
-                    "or set early_stopping=False."
+                    f"The {name} rows drawn for early stopping of network "
+                    f"{network + 1} of n_init={self.n_init} all have zero "
+                    f"sample_weight; {n_positive} of {n_samples} rows have a "
+                    "positive weight. Raise validation_fraction, lower n_init, "
+                    "or set ensemble=False (one validation set for all "
+                    "networks) or early_stopping=False."
                 )
+            raise ValueError(
+                f"The {name} rows drawn for early stopping all have zero "
+                f"sample_weight; {n_positive} of {n_samples} rows have a "
+                "positive weight. Change random_state or validation_fraction, "
+                "or set early_stopping=False."
+            )
         return np.sort(fit_rows), np.sort(val_rows)
 
     def _layer_units(self, n_features, hidden, n_outputs):
@@ -695,15 +763,16 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
     def _optimize(self, theta0, X, Ys, w, layer_units, validation=None, n_threads=None):
         """Run L-BFGS-B from ``theta0`` and return the parameters to keep.
 
-        The loss runs on ``n_threads`` threads. None counts the BLAS threads
-        of this process, and limits BLAS to one thread until the run ends,
-        which a joblib worker needs. See :meth:`_minimize` for the rest.
+        The loss runs on ``n_threads`` threads. None, in a joblib worker,
+        takes the hold of :func:`_native_pools_on_one_thread` until the run
+        ends, and the thread count from it. See :meth:`_minimize` for the rest.
         """
         with contextlib.ExitStack() as stack:
             if n_threads is None:
-                controller = _threadpool_controller()
-                n_threads = _blas_thread_count(controller)
-                stack.enter_context(controller.limit(limits=1, user_api="blas"))
+                # A joblib worker: a process of its own counts its BLAS
+                # threads, and a thread of a fit in progress takes one.
+                held, nested = stack.enter_context(_native_pools_on_one_thread())
+                n_threads = 1 if nested else held
             loss = _network.ThreadedLoss(
                 n_threads, layer_units, activation=self.activation,
                 n_components=self.n_components, n_outputs=Ys.shape[1],

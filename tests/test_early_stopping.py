@@ -216,7 +216,7 @@ def test_ensemble_beats_best_single_network():
     assert ensemble.score(X_test, y_test) > best.score(X_test, y_test)
 
 
-def test_ensemble_networks_hold_out_rows_of_their_own(monkeypatch):
+def test_ensemble_networks_own_validation_rows(monkeypatch):
     """Each early-stopped network of an ensemble validates on other rows."""
     X, y = _noisy_data(n_samples=200, seed=0)
     seen = []
@@ -264,3 +264,45 @@ def test_auto_early_stopping_needs_100_rows(n_samples, expected):
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
     assert (model.validation_scores_ is not None) == expected
+
+
+def test_ensemble_of_one_scales_all_rows():
+    X, y = _noisy_data(n_samples=300, seed=2)
+    w = np.random.RandomState(0).uniform(0.5, 2.0, size=len(y))
+    model = _overfitting(n_init=1, ensemble=True, early_stopping=True, max_iter=5)
+    model.fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(model._x_mean, np.average(X, axis=0, weights=w))
+    shared = _overfitting(n_init=1, early_stopping=True, max_iter=5)
+    shared.fit(X, y, sample_weight=w)
+    assert not np.allclose(shared._x_mean, np.average(X, axis=0, weights=w))
+
+
+@pytest.mark.parametrize("ensemble", [False, True])
+def test_warm_start_keeps_validation_rows(monkeypatch, ensemble):
+    """A continued fit validates on the rows it held out, whatever n_init."""
+    drawn = _record_validation_rows(monkeypatch)
+    X, y = _noisy_data(n_samples=200)
+    model = _overfitting(n_init=3, ensemble=ensemble, early_stopping=True,
+                         random_state=None, max_iter=5)  # fmt: skip
+    model.fit(X, y)
+    first = [rows.copy() for rows in drawn]
+    assert len(first) == (3 if ensemble else 1)
+    for n_init in (1, 4):
+        drawn.clear()
+        model.set_params(warm_start=True, n_init=n_init).fit(X, y)
+        assert len(drawn) == len(first)
+        for old, new in zip(first, drawn):
+            np.testing.assert_array_equal(new, old)
+
+
+def test_ensemble_zero_weight_error_names_network():
+    X, y = _noisy_data(n_samples=100)
+    w = np.zeros(len(y))
+    w[:8] = 1.0
+    model = _overfitting(n_init=5, ensemble=True, early_stopping=True, max_iter=5)
+    with pytest.raises(ValueError) as error:
+        model.fit(X, y, sample_weight=w)
+    message = str(error.value)
+    assert "of n_init=5" in message
+    assert "8 of 100 rows have a positive weight" in message
+    assert "ensemble=False" in message

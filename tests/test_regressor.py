@@ -465,3 +465,40 @@ def test_fit_passes_float64_input_without_copy(monkeypatch):
     _small(max_iter=5).fit(X, y)
     assert seen
     assert all(np.shares_memory(X_seen, X) for X_seen in seen)
+
+
+def test_concurrent_fits_restore_blas_limits(monkeypatch):
+    """Fits running at once in Python threads see one count and restore BLAS."""
+    X, y = _linear_data(n_samples=2500)
+    controller = threadpoolctl.ThreadpoolController()
+    blas_threads = _regressor._blas_thread_count(controller)
+    seen = _record_loss_threads(monkeypatch)
+    both_fitting = threading.Barrier(2, timeout=30)
+    original = _network.ThreadedLoss.loss_and_grad
+    waited = set()
+
+    def wait_for_the_other_fit(self, *args):
+        # Each fit's first evaluation waits until the other fit has started.
+        if threading.get_ident() not in waited:
+            waited.add(threading.get_ident())
+            both_fitting.wait()
+        return original(self, *args)
+
+    monkeypatch.setattr(_network.ThreadedLoss, "loss_and_grad", wait_for_the_other_fit)
+    errors = []
+
+    def fit(max_iter):
+        try:
+            _small(max_iter=max_iter).fit(X, y)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=fit, args=(n,)) for n in (3, 10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(waited) == 2
+    assert {n_threads for n_threads, _ in seen} == {blas_threads}
+    assert _regressor._blas_thread_count(controller) == blas_threads
