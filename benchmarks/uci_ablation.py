@@ -25,17 +25,10 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import KFold, cross_val_score
 
 from skmdn import MDNRegressor
-from uci import DATASETS, load_split
+from uci import DATASETS, MDN_PARAMS, load_split
 
-BASE_PARAMS = dict(
-    n_components=3,
-    hidden_layer_sizes=(50,),
-    early_stopping=True,
-    n_iter_no_change=300,
-    max_iter=5000,
-    n_init=5,
-    ensemble=True,
-)
+# The fixed settings of uci.py for small data sets, with three components.
+BASE_PARAMS = {**MDN_PARAMS, "n_components": 3, "n_iter_no_change": 300}
 
 
 def cross_validated_nll(data_dir, dataset, split, name, overrides, folds):

@@ -543,7 +543,7 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             runs = self._optimize_starts(
                 tasks, X, Ys, sample_weight, layer_units, n_threads
             )
-        if row_splits[0][1] is None:
+        if not uses_early_stopping:
             best = min(runs, key=lambda run: run["loss"])
         else:
             best = max(runs, key=lambda run: run["validation_score"])
@@ -625,21 +625,21 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
         for name, rows in (("training", fit_rows), ("validation", val_rows)):
             if sample_weight[rows].sum() > 0:
                 continue
-            n_positive = int(np.count_nonzero(sample_weight))
+            drawn_for, remedy = "", (
+                "Change random_state or validation_fraction, or set "
+                "early_stopping=False."
+            )
             if n_splits > 1:
-                raise ValueError(
-                    f"The {name} rows drawn for early stopping of network "
-                    f"{network + 1} of n_init={self.n_init} all have zero "
-                    f"sample_weight; {n_positive} of {n_samples} rows have a "
-                    "positive weight. Raise validation_fraction, lower n_init, "
-                    "or set ensemble=False (one validation set for all "
-                    "networks) or early_stopping=False."
+                drawn_for = f" of network {network + 1} of n_init={self.n_init}"
+                remedy = (
+                    "Raise validation_fraction, lower n_init, or set "
+                    "ensemble=False (one validation set for all networks) or "
+                    "early_stopping=False."
                 )
             raise ValueError(
-                f"The {name} rows drawn for early stopping all have zero "
-                f"sample_weight; {n_positive} of {n_samples} rows have a "
-                "positive weight. Change random_state or validation_fraction, "
-                "or set early_stopping=False."
+                f"The {name} rows drawn for early stopping{drawn_for} all have "
+                f"zero sample_weight; {np.count_nonzero(sample_weight)} of "
+                f"{n_samples} rows have a positive weight. {remedy}"
             )
         return np.sort(fit_rows), np.sort(val_rows)
 
@@ -771,8 +771,10 @@ class MDNRegressor(RegressorMixin, BaseEstimator):
             if n_threads is None:
                 # A joblib worker: a process of its own counts its BLAS
                 # threads, and a thread of a fit in progress takes one.
-                held, nested = stack.enter_context(_native_pools_on_one_thread())
-                n_threads = 1 if nested else held
+                held_threads, nested = stack.enter_context(
+                    _native_pools_on_one_thread()
+                )
+                n_threads = 1 if nested else held_threads
             loss = _network.ThreadedLoss(
                 n_threads, layer_units, activation=self.activation,
                 n_components=self.n_components, n_outputs=Ys.shape[1],
