@@ -30,7 +30,7 @@ ACTIVATIONS = ("tanh", "relu", "logistic", "identity")
 DEFAULT_BLOCK_SIZE = 4096
 
 # Minimum rows that ThreadedLoss gives a thread of its own. Below it, handing
-# the rows to another thread costs more than it saves. On idle 2-core Xeon
+# the rows to another thread costs more than it saves. On an idle 2-core Xeon
 # (8 features, 64 hidden units, K = 5, D = 2), two threads took 1.77 ms for
 # 1000 rows against 1.13 ms on one, broke even at 2000 rows and were 1.36
 # times faster at 4000 (benchmarks/README.md).
